@@ -1,0 +1,96 @@
+/* registry.c: every allocator heaplab can run, by name.
+ *
+ * One table.  A later layer adds an allocator by adding its row here and its
+ * create function to hl_registry.h; every test, fuzz target, benchmark and
+ * trace replay that loops over the registry then runs on it too.
+ */
+#include "hl_debug.h"
+#include "hl_registry.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const hl_registry_entry_t registry[] = {
+    {"pymalloc",
+     "heaplab's pymalloc, CPython 3.10+ 64-bit geometry: 16-byte classes, 16 KiB pools, "
+     "1 MiB arenas, radix tree (the reference)",
+     hl_pymalloc_create},
+    {"pymalloc-classic",
+     "heaplab's pymalloc, classic geometry as CPython 3.7 ran on 64-bit: 8-byte classes, "
+     "4 KiB pools, 256 KiB arenas, arena-index address_in_range",
+     hl_pymalloc_classic_create},
+    {"glibc",
+     "the C library's malloc (ptmalloc2); process-wide heap, held bytes from mallinfo2",
+     hl_glibc_create},
+    {"cpython",
+     "CPython 3.11's own obmalloc (PyObject_Malloc in libpython3.11); one instance per process",
+     hl_cpython_create},
+};
+
+size_t hl_registry_count(void) { return sizeof registry / sizeof registry[0]; }
+
+const hl_registry_entry_t *hl_registry_at(size_t i)
+{
+    return i < hl_registry_count() ? &registry[i] : NULL;
+}
+
+const hl_registry_entry_t *hl_registry_find(const char *name)
+{
+    for (size_t i = 0; i < hl_registry_count(); i++)
+        if (strcmp(registry[i].name, name) == 0)
+            return &registry[i];
+    return NULL;
+}
+
+int _hl_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int hl_allocator_create(const char *name, const hl_alloc_options_t *opt,
+                        hl_allocator_t *out, char *err, size_t errlen)
+{
+    static const hl_alloc_options_t defaults = {HL_ARENAS_MMAP, NULL};
+    const hl_registry_entry_t *e = hl_registry_find(name);
+    if (!e)
+        return _hl_err(err, errlen, "unknown allocator '%s' (see `heaplab list`)", name);
+    if (e->create(opt ? opt : &defaults, out, err, errlen) != 0)
+        return -1;
+    out->name = e->name;
+    return 0;
+}
+
+void hl_allocator_destroy(hl_allocator_t *a)
+{
+    if (a && a->ops) {
+        a->ops->destroy(a->ctx);
+        a->ops = NULL;
+        a->ctx = NULL;
+    }
+}
+
+int hl_arena_kind_parse(const char *s, hl_arena_kind_t *out)
+{
+    if (strcmp(s, "mmap") == 0) { *out = HL_ARENAS_MMAP; return 0; }
+    if (strcmp(s, "fixed") == 0) { *out = HL_ARENAS_FIXED; return 0; }
+    return -1;
+}
+
+int _hl_arena_source_from_options(const hl_alloc_options_t *opt, hl_arena_source_t *out,
+                                  char *err, size_t errlen)
+{
+    int rc = opt->arenas == HL_ARENAS_FIXED
+                 ? hl_arena_source_fixed(HL_FIXED_ARENA_MISALIGN, out)
+                 : hl_arena_source_mmap(out);
+    if (rc != 0)
+        return _hl_err(err, errlen, "cannot set up the %s arena source",
+                       opt->arenas == HL_ARENAS_FIXED ? "fixed" : "mmap");
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* cli.h: the subcommands of the heaplab-cli binary, one file each.  The
+ * `heaplab` script at the repository root builds it and forwards to it. */
+#ifndef HL_CLI_H
+#define HL_CLI_H
+
+#include <stdio.h>
+
+typedef struct hl_cmd_s {
+    const char *name;
+    const char *summary;                 /* one line for --help */
+    int (*run)(int argc, char **argv);   /* argv[0] is the subcommand name */
+    void (*usage)(FILE *out);
+} hl_cmd_t;
+
+/* Exit statuses shared by all subcommands. */
+#define HL_EXIT_OK    0
+#define HL_EXIT_FAIL  1   /* the check or run failed */
+#define HL_EXIT_USAGE 2   /* bad option, bad input (a malformed trace, say) */
+
+int hl_cmd_list(int argc, char **argv);       /* cmd_list.c */
+void hl_cmd_list_usage(FILE *out);
+int hl_cmd_replay(int argc, char **argv);     /* cmd_replay.c */
+void hl_cmd_replay_usage(FILE *out);
+int hl_cmd_record(int argc, char **argv);     /* cmd_record.c */
+void hl_cmd_record_usage(FILE *out);
+
+#endif

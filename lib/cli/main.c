@@ -1,0 +1,42 @@
+/* main.c: heaplab-cli, the front end behind the `heaplab` script. */
+#include "cli.h"
+
+#include <string.h>
+
+static const hl_cmd_t commands[] = {
+    {"list", "print every registered allocator with a one-line description",
+     hl_cmd_list, hl_cmd_list_usage},
+    {"replay", "replay an mtrace trace into an allocator", hl_cmd_replay, hl_cmd_replay_usage},
+    {"record", "record a command's allocations in glibc's mtrace format",
+     hl_cmd_record, hl_cmd_record_usage},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: heaplab-cli COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? HL_EXIT_USAGE : HL_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        for (int j = 2; j < argc && strcmp(argv[j], "--") != 0; j++) {
+            if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+                commands[i].usage(stdout);
+                return HL_EXIT_OK;
+            }
+        }
+        return commands[i].run(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "heaplab: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return HL_EXIT_USAGE;
+}

@@ -1,0 +1,29 @@
+/* hl_registry.h: the create functions the registry table lists, one per
+ * allocator file.  Internal: users go through hl_allocator_create(). */
+#ifndef HL_REGISTRY_H
+#define HL_REGISTRY_H
+
+#ifndef HL_BUILD_CORE
+#error "hl_registry.h is internal to heaplab; build with -DHL_BUILD_CORE"
+#endif
+
+#include "heaplab/allocator.h"
+
+#define HL_DECLARE_ALLOCATOR(fn) \
+    int fn(const hl_alloc_options_t *opt, hl_allocator_t *out, char *err, size_t errlen)
+
+HL_DECLARE_ALLOCATOR(hl_pymalloc_create);          /* lib/pymalloc/variant_radix.c */
+HL_DECLARE_ALLOCATOR(hl_pymalloc_classic_create);  /* lib/pymalloc/variant_classic.c */
+HL_DECLARE_ALLOCATOR(hl_glibc_create);             /* lib/alloc/glibc.c */
+HL_DECLARE_ALLOCATOR(hl_cpython_create);           /* lib/alloc/cpython.c */
+
+/* Make the arena source named by opt->arenas; shared by pymalloc and cpython. */
+#include "heaplab/arena_source.h"
+int _hl_arena_source_from_options(const hl_alloc_options_t *opt, hl_arena_source_t *out,
+                                  char *err, size_t errlen);
+
+/* snprintf into err if err is non-NULL; returns -1 for `return _hl_err(...)`. */
+int _hl_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* HL_REGISTRY_H */
