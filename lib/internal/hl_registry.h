@@ -17,8 +17,19 @@ HL_DECLARE_ALLOCATOR(hl_pymalloc_classic_create);  /* lib/pymalloc/variant_class
 HL_DECLARE_ALLOCATOR(hl_glibc_create);             /* lib/alloc/glibc.c */
 HL_DECLARE_ALLOCATOR(hl_cpython_create);           /* lib/alloc/cpython.c */
 
-/* Make the arena source named by opt->arenas; shared by pymalloc and cpython. */
 #include "heaplab/arena_source.h"
+
+/* pymalloc over a caller-owned arena source (as PyObject_SetArenaAllocator)
+ * and a caller-owned raw allocator (NULL: a private glibc).  Neither is
+ * destroyed with the pymalloc instance.  For tests of the out-of-memory paths
+ * and for the fidelity check, which shares one source kind with CPython. */
+int hl_pymalloc_create_with_source(const hl_arena_source_t *src, const hl_allocator_t *raw,
+                                   hl_allocator_t *out, char *err, size_t errlen);
+int hl_pymalloc_classic_create_with_source(const hl_arena_source_t *src,
+                                           const hl_allocator_t *raw, hl_allocator_t *out,
+                                           char *err, size_t errlen);
+
+/* Make the arena source named by opt->arenas; shared by pymalloc and cpython. */
 int _hl_arena_source_from_options(const hl_alloc_options_t *opt, hl_arena_source_t *out,
                                   char *err, size_t errlen);
 

@@ -1,0 +1,23 @@
+/* variant_classic.c: pymalloc, the classic design as CPython 3.7 ran on 64-bit: 8-byte size classes, 4 KiB pools, 256 KiB arenas, arena-index address_in_range.
+ *
+ * One translation unit per geometry (as mimalloc's static.c builds one
+ * object from many files): the core files are included with this variant's
+ * constants, so every function is static and specialised, and the geometry
+ * costs nothing at run time.
+ */
+#define HL_PM_IN_VARIANT 1
+#define HL_PM_RADIX 0
+#define HL_PM_CREATE hl_pymalloc_classic_create
+#define HL_PM_CREATE_WITH_SOURCE hl_pymalloc_classic_create_with_source
+
+#include <limits.h>
+#include <sys/mman.h>
+
+#include "obmalloc.h"
+
+#include "address_in_range.c"
+#include "arena.c"
+#include "pool.c"
+#include "debugstats.c"
+#include "validate.c"
+#include "api.c"
