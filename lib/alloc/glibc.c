@@ -37,7 +37,10 @@ static void *glibc_calloc(void *ctx, size_t nelem, size_t elsize)
 {
     if (elsize != 0 && nelem > SIZE_MAX / elsize)
         return NULL;
-    void *p = calloc(nelem ? nelem : 1, elsize ? elsize : 1);
+    /* As CPython's _PyMem_RawCalloc: a zero-sized request is calloc(1, 1). */
+    if (nelem == 0 || elsize == 0)
+        nelem = elsize = 1;
+    void *p = calloc(nelem, elsize);
 #if HL_STATS
     glibc_state_t *st = ctx;
     if (p) { st->live_blocks++; st->live_bytes += malloc_usable_size(p); }

@@ -1,0 +1,61 @@
+/* death.c: see death.h. */
+#include "death.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int hl_death_run(void (*fn)(void *arg), void *arg, hl_death_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        /* cmocka catches SIGSEGV and friends to longjmp back into its
+         * runner; the child must die of them instead. */
+        static const int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            signal(sigs[i], SIG_DFL);
+        close(fds[0]);
+        dup2(fds[1], 2);
+        close(fds[1]);
+        fn(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    for (;;) {
+        size_t room = sizeof out->err - 1 - out->err_len;
+        char sink[512];
+        ssize_t n = room ? read(fds[0], out->err + out->err_len, room)
+                         : read(fds[0], sink, sizeof sink);
+        if (n <= 0)
+            break;
+        if (room)
+            out->err_len += (size_t)n;
+    }
+    out->err[out->err_len] = '\0';
+    close(fds[0]);
+    int status;
+    if (waitpid(pid, &status, 0) != pid)
+        return -1;
+    if (WIFEXITED(status)) {
+        out->exited = true;
+        out->code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        out->signaled = true;
+        out->sig = WTERMSIG(status);
+    }
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* death.h: run a function in a fork()ed child and report how it died,
+ * with everything it wrote to stderr (for tests of fatal errors). */
+#ifndef HL_MEM_DEATH_H
+#define HL_MEM_DEATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct hl_death_s {
+    bool exited;      /* returned normally: exit status in code */
+    int code;
+    bool signaled;    /* killed: signal number in sig */
+    int sig;
+    char err[16384];  /* the child's stderr, NUL-terminated (truncated) */
+    size_t err_len;
+} hl_death_t;
+
+/* Fork; the child restores default signal dispositions, points stderr at a
+ * pipe, calls fn(arg) and _exit(0)s if fn returns.  Returns 0, or -1 if the
+ * child could not be run. */
+int hl_death_run(void (*fn)(void *arg), void *arg, hl_death_t *out);
+
+#endif /* HL_MEM_DEATH_H */
