@@ -1,0 +1,286 @@
+/* replay_test.c: the replayer on small hand-written traces: exact report
+ * numbers, every registered allocator, and allocators broken on purpose that
+ * the verification pass must catch. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "heaplab/trace.h"
+#include "hl_debug.h"
+#include "trace_internal.h"
+
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static hl_trace_t *parse(const char *text)
+{
+    char err[512];
+    hl_trace_t *t;
+    if (hl_trace_parse_buffer("t.mtrace", text, strlen(text), &t, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    return t;
+}
+
+/* Live requested bytes over time: 0x20, 0x120, 0x128, 0x228 (peak while the
+ * 1 MiB block is live: 0x100228), then frees and a shrinking realloc. */
+static const char small[] =
+    "= Start\n"
+    "@ /usr/bin/python3:(PyThread_allocate_lock+2a)[0xf71ba] + 0x1000 0x20\n"  /* 2 */
+    "@ [0x7f3a2c1b2e10] + 0x3000 0x100\n"                                     /* 3 */
+    "+ 0x4000 0x8\n"                                                           /* 4 */
+    "@ a:(main-10)[0x1149] < 0x3000\n"                                         /* 5 */
+    "@ a:(main-10)[0x1149] > 0x5000 0x200\n"
+    "+ 0x6000 0x100000\n"                                                      /* 7 */
+    "+ 0x7000 0\n"                                                             /* 8 */
+    "- 0x6000\n"                                                               /* 9 */
+    "< 0x4000\n"                                                               /* 10 */
+    "> 0x4000 0x1000\n"
+    "< 0x5000\n"                                                               /* 12 */
+    "> 0x1000 0x7\n"   /* moves onto an address freed... no: 0x1000 is live */
+    "= End\n";
+
+static const char small_ok[] =
+    "= Start\n"
+    "+ 0x1000 0x20\n"          /* 2: live 0x20 */
+    "+ 0x3000 0x100\n"         /* 3: 0x120 */
+    "+ 0x4000 0x8\n"           /* 4: 0x128 */
+    "< 0x3000\n"               /* 5 */
+    "> 0x5000 0x200\n"         /*    0x228 */
+    "+ 0x6000 0x100000\n"      /* 7: 0x100228 peak */
+    "+ 0x7000 0\n"             /* 8 */
+    "- 0x6000\n"               /* 9: 0x228 */
+    "< 0x4000\n"               /* 10 */
+    "> 0x4000 0x1000\n"        /*    0x1220 */
+    "< 0x5000\n"               /* 12 */
+    "> 0x3000 0x7\n"           /*    0x1027 */
+    "- 0x1000\n"               /* 14: 0x1007 */
+    "+ 0x1000 0x30\n"          /* 15: 0x1037 */
+    "= End\n";
+
+static void test_small_report(void **state)
+{
+    (void)state;
+    hl_trace_t *bad = NULL;
+    char err[512];
+    assert_int_equal(hl_trace_parse_buffer("t.mtrace", small, strlen(small), &bad, err,
+                                           sizeof err), -1);
+    assert_string_equal(err, "t.mtrace:13: error: realloc returned 0x1000, which is already "
+                             "live (allocated on line 2)");
+
+    hl_trace_t *t = parse(small_ok);
+    hl_replay_report_t r;
+    if (hl_replay("glibc", NULL, t, NULL, &r, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(r.allocator, "glibc");
+    assert_int_equal(r.ops, 11);
+    assert_int_equal(r.mallocs, 6);
+    assert_int_equal(r.frees, 2);
+    assert_int_equal(r.reallocs, 3);
+    assert_int_equal(r.peak_live_bytes, 0x100228);
+    assert_int_equal(r.peak_live_blocks, 5);
+    assert_int_equal(r.final_live_bytes, 0x1037);
+    assert_int_equal(r.final_live_blocks, 4);
+    assert_true(r.timed);
+    assert_true(r.verified);
+    assert_true(r.ns_per_op >= 0.0);
+    assert_true(r.footprint_known);
+#ifndef HL_ASAN
+    /* The 1 MiB block is mmapped by glibc: held bytes grow by at least that.
+     * (Under ASan malloc is ASan's and mallinfo2 does not see it.) */
+    assert_true(r.peak_footprint_bytes >= 0x100000);
+#endif
+    assert_true(r.checks >= 2);
+    hl_trace_free(t);
+}
+
+static void test_passes_alone(void **state)
+{
+    (void)state;
+    char err[512];
+    hl_trace_t *t = parse(small_ok);
+    hl_replay_report_t r;
+    hl_replay_options_t only_timed = {true, false, 0, NULL};
+    assert_int_equal(hl_replay("glibc", NULL, t, &only_timed, &r, err, sizeof err), 0);
+    assert_true(r.timed);
+    assert_false(r.verified);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *stats = open_memstream(&buf, &len);
+    hl_replay_options_t verify = {false, true, 1, stats};
+    assert_int_equal(hl_replay("glibc", NULL, t, &verify, &r, err, sizeof err), 0);
+    fclose(stats);
+    assert_false(r.timed);
+    assert_true(r.verified);
+    assert_int_equal(r.checks, 13);          /* after each of 11 ops, then twice at the end */
+    assert_non_null(strstr(buf, "<malloc"));  /* glibc's print_stats is malloc_info */
+    free(buf);
+
+    assert_int_equal(hl_replay("no-such", NULL, t, NULL, &r, err, sizeof err), -1);
+    assert_string_equal(err, "unknown allocator 'no-such' (see `heaplab list`)");
+    hl_trace_free(t);
+}
+
+/* Every registered allocator; cpython in a child of its own (one instance per
+ * process, process-global state). */
+static void test_every_allocator(void **state)
+{
+    (void)state;
+    hl_trace_t *t = parse(small_ok);
+    for (size_t i = 0; i < hl_registry_count(); i++) {
+        const char *name = hl_registry_at(i)->name;
+        for (int arenas = 0; arenas < 2; arenas++) {
+            hl_alloc_options_t opt = {arenas ? HL_ARENAS_FIXED : HL_ARENAS_MMAP, NULL};
+            char err[512];
+            hl_replay_report_t r;
+            if (strcmp(name, "cpython") == 0) {
+                fflush(NULL);
+                pid_t pid = fork();
+                assert_true(pid >= 0);
+                if (pid == 0) {
+                    int rc = hl_replay(name, &opt, t, NULL, &r, err, sizeof err);
+                    if (rc != 0)
+                        fprintf(stderr, "%s\n", err);
+                    _exit(rc == 0 && r.verified ? 0 : 1);
+                }
+                int st;
+                assert_int_equal(waitpid(pid, &st, 0), pid);
+                if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                    fail_msg("cpython replay failed (status 0x%x)", st);
+                continue;
+            }
+            if (hl_replay(name, &opt, t, NULL, &r, err, sizeof err) != 0)
+                fail_msg("%s: %s", name, err);
+            assert_true(r.verified);
+            assert_int_equal(r.peak_live_bytes, 0x100228);
+        }
+    }
+    hl_trace_free(t);
+}
+
+/* ---- broken allocators ------------------------------------------------------------
+ * Both wrap glibc and remember their blocks, so destroy can free what a failed
+ * replay left behind (the leak checker watches). */
+
+typedef struct broken_s {
+    int kind;               /* 0: realloc forgets, 1: check fails, 2: scribbles */
+    void *blocks[64];
+} broken_t;
+
+static void remember(broken_t *b, void *p)
+{
+    for (int i = 0; i < 64; i++)
+        if (!b->blocks[i]) { b->blocks[i] = p; return; }
+    fail_msg("too many blocks");
+}
+static void forget(broken_t *b, void *p)
+{
+    for (int i = 0; i < 64; i++)
+        if (b->blocks[i] == p) { b->blocks[i] = NULL; return; }
+}
+static void *b_malloc(void *ctx, size_t n)
+{
+    broken_t *b = ctx;
+    void *p = malloc(n ? n : 1);
+    remember(b, p);
+    return p;
+}
+static void *b_calloc(void *ctx, size_t a, size_t n) { return b_malloc(ctx, a * n); }
+static void *b_realloc(void *ctx, void *p, size_t n)
+{
+    broken_t *b = ctx;
+    if (b->kind != 0) {
+        forget(b, p);
+        void *q = realloc(p, n ? n : 1);
+        remember(b, q);
+        return q;
+    }
+    void *q = b_malloc(ctx, n);        /* forgets to copy */
+    memset(q, 0xAB, n);
+    forget(b, p);
+    free(p);
+    return q;
+}
+static void b_free(void *ctx, void *p)
+{
+    broken_t *b = ctx;
+    forget(b, p);
+    if (b->kind == 2) {
+        /* scribble on another live block: a stale write inside the allocator */
+        for (int i = 0; i < 64; i++)
+            if (b->blocks[i] && malloc_usable_size(b->blocks[i]) > 0) {
+                ((unsigned char *)b->blocks[i])[0] ^= 0x5a;
+                break;
+            }
+    }
+    free(p);
+}
+static size_t b_usable(void *ctx, const void *p) { (void)ctx; return malloc_usable_size((void *)p); }
+static void b_stats(void *ctx, hl_stats_t *out) { (void)ctx; memset(out, 0, sizeof *out); }
+static bool b_check(void *ctx, FILE *report)
+{
+    broken_t *b = ctx;
+    if (b->kind == 1) {
+        if (report)
+            fprintf(report, "pool 3: nfree 7 != 6\n");
+        return false;
+    }
+    return true;
+}
+static int b_print(void *ctx, FILE *out) { (void)ctx; (void)out; return 0; }
+static void b_destroy(void *ctx)
+{
+    broken_t *b = ctx;
+    for (int i = 0; i < 64; i++)
+        free(b->blocks[i]);
+}
+static const hl_allocator_ops_t broken_ops = {b_malloc, b_calloc, b_realloc, b_free, b_usable,
+                                              b_stats, b_check, b_print, b_destroy};
+
+static void replay_broken(int kind, const char *want_prefix, const char *want_suffix)
+{
+    broken_t b = {0};
+    b.kind = kind;
+    hl_allocator_t a = {&broken_ops, &b, "broken"};
+    hl_trace_t *t = parse(small_ok);
+    hl_replay_report_t r;
+    hl_replay_report_init(&r, t, "broken");
+    char err[512] = "";
+    hl_replay_options_t ropt = {false, true, 1, NULL};
+    assert_int_equal(hl_replay_verify(&a, t, &ropt, &r, err, sizeof err), -1);
+    assert_false(r.verified);
+    if (strncmp(err, want_prefix, strlen(want_prefix)) != 0)
+        fail_msg("got '%s', want prefix '%s'", err, want_prefix);
+    if (want_suffix && !strstr(err, want_suffix))
+        fail_msg("got '%s', want '%s' in it", err, want_suffix);
+    b_destroy(&b);
+    hl_trace_free(t);
+}
+
+static void test_broken_allocators(void **state)
+{
+    (void)state;
+    replay_broken(0, "t.mtrace:5: error: broken: op 3 (realloc of 512 bytes): realloc ",
+                  "did not keep byte 0 of the first 256");
+    replay_broken(1, "t.mtrace:2: error: broken: op 0 (malloc of 32 bytes): hl_check() failed "
+                     "after this op: pool 3: nfree 7 != 6", NULL);
+    replay_broken(2, "t.mtrace:14: error: broken: op 9 (free): byte 0 of the 32-byte block ",
+                  NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_small_report),
+        cmocka_unit_test(test_passes_alone),
+        cmocka_unit_test(test_every_allocator),
+        cmocka_unit_test(test_broken_allocators),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
