@@ -43,17 +43,6 @@ const hl_registry_entry_t *hl_registry_find(const char *name)
     return NULL;
 }
 
-int _hl_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 int hl_allocator_create(const char *name, const hl_alloc_options_t *opt,
                         hl_allocator_t *out, char *err, size_t errlen)
 {

@@ -59,6 +59,12 @@ void _hl_assert_fail(const char *expr, const char *file, int line, const char *f
 #define hl_assert_expensive(x) ((void)0)
 #endif
 
+/* snprintf into err if err is non-NULL; returns -1, for
+ * `return _hl_err(err, errlen, ...)` (lib/alloc/err.c). */
+#include <stddef.h>
+int _hl_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* A variable only asserts read. */
 #if HL_DEBUG >= 1
 #define HL_UNUSED_RELEASE(x) ((void)0)

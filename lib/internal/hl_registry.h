@@ -8,6 +8,7 @@
 #endif
 
 #include "heaplab/allocator.h"
+#include "hl_debug.h"
 
 #define HL_DECLARE_ALLOCATOR(fn) \
     int fn(const hl_alloc_options_t *opt, hl_allocator_t *out, char *err, size_t errlen)
@@ -33,8 +34,5 @@ int hl_pymalloc_classic_create_with_source(const hl_arena_source_t *src,
 int _hl_arena_source_from_options(const hl_alloc_options_t *opt, hl_arena_source_t *out,
                                   char *err, size_t errlen);
 
-/* snprintf into err if err is non-NULL; returns -1 for `return _hl_err(...)`. */
-int _hl_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif /* HL_REGISTRY_H */

@@ -59,3 +59,19 @@ int hl_death_run(void (*fn)(void *arg), void *arg, hl_death_t *out)
     }
     return 0;
 }
+
+void hl_death_say_p(const void *p)
+{
+    char line[64];
+    int n = snprintf(line, sizeof line, "CHILD p=%p\n", p);
+    (void)!write(2, line, (size_t)n);
+}
+
+void *hl_death_parse_p(const hl_death_t *d)
+{
+    const char *s = strstr(d->err, "CHILD p=");
+    void *p = NULL;
+    if (s == NULL || sscanf(s, "CHILD p=%p", &p) != 1)
+        return NULL;
+    return p;
+}

@@ -20,4 +20,10 @@ typedef struct hl_death_s {
  * child could not be run. */
 int hl_death_run(void (*fn)(void *arg), void *arg, hl_death_t *out);
 
+/* A child names a block address on its stderr (`CHILD p=%p`), since the
+ * parent cannot know where the child's allocator put it; the test reads it
+ * back from the captured stderr. */
+void hl_death_say_p(const void *p);
+void *hl_death_parse_p(const hl_death_t *d);
+
 #endif /* HL_MEM_DEATH_H */

@@ -334,24 +334,10 @@ typedef struct victim_s {
     unsigned char *p;       /* set by the child: the parent cannot see it */
 } victim_t;
 
-/* Children run in a copy of the parent, so they allocate there and the
- * parent recomputes the addresses: malloc of the same size right after a
- * fork lands at the same address in the child as it would in the parent.
- * Instead of relying on that, the child prints p first, on a line of its
- * own, which the test then parses. */
-static void child_say_p(const void *p)
+static void *parse_p_checked(const hl_death_t *d)
 {
-    char line[64];
-    int n = snprintf(line, sizeof line, "CHILD p=%p\n", p);
-    (void)!write(2, line, (size_t)n);
-}
-
-static void *parse_p(const hl_death_t *d)
-{
-    const char *s = strstr(d->err, "CHILD p=");
-    assert_non_null(s);
-    void *p = NULL;
-    assert_int_equal(sscanf(s, "CHILD p=%p", &p), 1);
+    void *p = hl_death_parse_p(d);
+    assert_non_null(p);
     return p;
 }
 
@@ -359,7 +345,7 @@ static void child_underflow(void *arg)
 {
     fixture_t *f = arg;
     unsigned char *p = hl_malloc(&f->dbg, 10);
-    child_say_p(p);
+    hl_death_say_p(p);
     p[-1] = 0x41;
     hl_free(&f->dbg, p);
 }
@@ -369,7 +355,7 @@ static void test_underflow_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_underflow, *state, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'm'\n"
@@ -396,7 +382,7 @@ static void child_overflow(void *arg)
 {
     fixture_t *f = arg;
     unsigned char *p = hl_malloc(&f->dbg, 40);
-    child_say_p(p);
+    hl_death_say_p(p);
     memset(p, 0x61, 40);
     p[40] = 0x41;
     p[41] = 0x42;
@@ -408,7 +394,7 @@ static void test_overflow_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_overflow, *state, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'm'\n"
@@ -434,7 +420,7 @@ static void child_overflow_realloc(void *arg)
 {
     fixture_t *f = arg;
     unsigned char *p = hl_malloc(&f->dbg, 16);
-    child_say_p(p);
+    hl_death_say_p(p);
     p[16] = 0;
     p = hl_realloc(&f->dbg, p, 32);
 }
@@ -444,7 +430,7 @@ static void test_overflow_on_realloc_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_overflow_realloc, *state, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "    The 8 pad bytes at tail=%p are not all FORBIDDENBYTE (0xfd):\n"
@@ -463,7 +449,7 @@ static void child_wrong_api(void *arg)
     if (hl_debug_hooks_wrap(&f->inner, 'o', &obj) != 0)
         return;
     unsigned char *p = hl_malloc(&obj, 24);
-    child_say_p(p);
+    hl_death_say_p(p);
     hl_free(&f->dbg, p);   /* allocated as 'o', freed as 'm' */
 }
 
@@ -472,7 +458,7 @@ static void test_wrong_api_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_wrong_api, *state, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'o'\n"
@@ -496,7 +482,7 @@ static void child_double_free_kept(void *arg)
     fixture_t *f = arg;
     f->spy.keep = true;
     unsigned char *p = hl_malloc(&f->dbg, 40);
-    child_say_p(p);
+    hl_death_say_p(p);
     hl_free(&f->dbg, p);
     hl_free(&f->dbg, p);
 }
@@ -506,7 +492,7 @@ static void test_double_free_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_double_free_kept, *state, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     uintptr_t tail = (uintptr_t)p + (size_t)0xDDDDDDDDDDDDDDDDu;
     char want[2048];
     snprintf(want, sizeof want,
@@ -540,7 +526,7 @@ static void child_double_free_real(void *arg)
 {
     fixture_t *f = arg;
     unsigned char *p = hl_malloc(&f->dbg, 40);
-    child_say_p(p);
+    hl_death_say_p(p);
     hl_free(&f->dbg, p);
     hl_free(&f->dbg, p);
 }
@@ -550,7 +536,7 @@ static void test_double_free_real_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_double_free_real, *state, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[128];
     snprintf(want, sizeof want, "Debug memory block at address p=%p: API '", p);
     assert_contains(d.err, want);

@@ -409,19 +409,10 @@ static void assert_aborted(const hl_death_t *d)
                  "stderr:\n%s", d->exited, d->code, d->signaled, d->sig, d->err);
 }
 
-static void child_say_p(const void *p)
+static void *parse_p_checked(const hl_death_t *d)
 {
-    char line[64];
-    int n = snprintf(line, sizeof line, "CHILD p=%p\n", p);
-    (void)!write(2, line, (size_t)n);
-}
-
-static void *parse_p(const hl_death_t *d)
-{
-    const char *s = strstr(d->err, "CHILD p=");
-    assert_non_null(s);
-    void *p = NULL;
-    assert_int_equal(sscanf(s, "CHILD p=%p", &p), 1);
+    void *p = hl_death_parse_p(d);
+    assert_non_null(p);
     return p;
 }
 
@@ -429,7 +420,7 @@ static void child_obj_freed_via_mem(void *arg)
 {
     hl_pymem_t *pm = make(arg);
     unsigned char *p = hl_pyobject_malloc(pm, 12);
-    child_say_p(p);
+    hl_death_say_p(p);
     hl_pymem_free(pm, p);
 }
 
@@ -441,7 +432,7 @@ static void test_wrong_domain_dies(void **state)
         hl_death_t d;
         assert_int_equal(hl_death_run(child_obj_freed_via_mem, (void *)cfgs[i], &d), 0);
         assert_aborted(&d);
-        void *p = parse_p(&d);
+        void *p = parse_p_checked(&d);
         char want[1024];
         snprintf(want, sizeof want,
                  "Debug memory block at address p=%p: API 'o'\n"
@@ -462,7 +453,7 @@ static void child_pymalloc_overflow(void *arg)
     (void)arg;
     hl_pymem_t *pm = make("pymalloc_debug");
     unsigned char *p = hl_pyobject_malloc(pm, 5);
-    child_say_p(p);
+    hl_death_say_p(p);
     memcpy(p, "hello", 5);
     p[5] = '!';
     p = hl_pyobject_realloc(pm, p, 50);
@@ -474,7 +465,7 @@ static void test_pymalloc_overflow_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_pymalloc_overflow, NULL, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[1024];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'o'\n"
@@ -501,7 +492,7 @@ static void child_pymalloc_underflow(void *arg)
     (void)arg;
     hl_pymem_t *pm = make("debug");
     unsigned char *p = hl_pymem_malloc(pm, 24);
-    child_say_p(p);
+    hl_death_say_p(p);
     p[-3] = 0;
     hl_pymem_free(pm, p);
 }
@@ -512,7 +503,7 @@ static void test_pymalloc_underflow_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_pymalloc_underflow, NULL, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[1024];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'm'\n"
@@ -546,7 +537,7 @@ static void child_pymalloc_double_free(void *arg)
     hl_pymem_t *pm = make("pymalloc_debug");
     unsigned char *keep = hl_pymem_malloc(pm, 40);   /* the pool stays in use */
     unsigned char *p = hl_pymem_malloc(pm, 40);
-    child_say_p(p);
+    hl_death_say_p(p);
     (void)keep;
     hl_pymem_free(pm, p);
     hl_pymem_free(pm, p);
@@ -558,7 +549,7 @@ static void test_pymalloc_double_free_dies(void **state)
     hl_death_t d;
     assert_int_equal(hl_death_run(child_pymalloc_double_free, NULL, &d), 0);
     assert_aborted(&d);
-    void *p = parse_p(&d);
+    void *p = parse_p_checked(&d);
     char want[1024];
     snprintf(want, sizeof want, "Debug memory block at address p=%p: API '\xdd'\n", p);
     assert_contains(d.err, want);

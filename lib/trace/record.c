@@ -34,34 +34,21 @@
 
 #define STARTER_NAME "libhl_mtrace_start.so"
 
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 int hl_record_find_starter(char *buf, size_t buflen, char *err, size_t errlen)
 {
     const char *env = getenv("HEAPLAB_MTRACE_START");
     if (env && *env) {
         if (access(env, R_OK) != 0)
-            return errf(err, errlen, "HEAPLAB_MTRACE_START=%s: %s", env, strerror(errno));
+            return _hl_err(err, errlen, "HEAPLAB_MTRACE_START=%s: %s", env, strerror(errno));
         if (strlen(env) >= buflen)
-            return errf(err, errlen, "HEAPLAB_MTRACE_START: path too long");
+            return _hl_err(err, errlen, "HEAPLAB_MTRACE_START: path too long");
         strcpy(buf, env);
         return 0;
     }
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n <= 0)
-        return errf(err, errlen, "cannot read /proc/self/exe: %s", strerror(errno));
+        return _hl_err(err, errlen, "cannot read /proc/self/exe: %s", strerror(errno));
     exe[n] = '\0';
     char *slash = strrchr(exe, '/');
     if (slash)
@@ -72,7 +59,7 @@ int hl_record_find_starter(char *buf, size_t buflen, char *err, size_t errlen)
         if (k > 0 && (size_t)k < buflen && access(buf, R_OK) == 0)
             return 0;
     }
-    return errf(err, errlen, "cannot find %s in %s or %s/../trace (set HEAPLAB_MTRACE_START)",
+    return _hl_err(err, errlen, "cannot find %s in %s or %s/../trace (set HEAPLAB_MTRACE_START)",
                 STARTER_NAME, exe, exe);
 }
 
@@ -86,11 +73,11 @@ static int gzip_file(const char *from, const char *to, char *err, size_t errlen)
 {
     FILE *in = fopen(from, "rb");
     if (!in)
-        return errf(err, errlen, "%s: %s", from, strerror(errno));
+        return _hl_err(err, errlen, "%s: %s", from, strerror(errno));
     gzFile gz = gzopen(to, "wb9");
     if (!gz) {
         fclose(in);
-        return errf(err, errlen, "cannot write %s: %s", to, strerror(errno));
+        return _hl_err(err, errlen, "cannot write %s: %s", to, strerror(errno));
     }
     static char buf[1 << 16];
     size_t n;
@@ -98,14 +85,14 @@ static int gzip_file(const char *from, const char *to, char *err, size_t errlen)
     while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
         if (gzwrite(gz, buf, (unsigned)n) != (int)n) {
             int zerr;
-            rc = errf(err, errlen, "cannot write %s: %s", to, gzerror(gz, &zerr));
+            rc = _hl_err(err, errlen, "cannot write %s: %s", to, gzerror(gz, &zerr));
             break;
         }
     }
     if (rc == 0 && ferror(in))
-        rc = errf(err, errlen, "%s: read error", from);
+        rc = _hl_err(err, errlen, "%s: read error", from);
     if (gzclose(gz) != Z_OK && rc == 0)
-        rc = errf(err, errlen, "cannot write %s", to);
+        rc = _hl_err(err, errlen, "cannot write %s", to);
     fclose(in);
     return rc;
 }
@@ -125,11 +112,11 @@ static bool has_trace(const char *path)
 int hl_record(const hl_record_options_t *opt, char *const argv[], char *err, size_t errlen)
 {
     if (!argv || !argv[0])
-        return errf(err, errlen, "no command to record");
+        return _hl_err(err, errlen, "no command to record");
     char starter[PATH_MAX];
     if (opt->starter) {
         if (access(opt->starter, R_OK) != 0)
-            return errf(err, errlen, "%s: %s", opt->starter, strerror(errno));
+            return _hl_err(err, errlen, "%s: %s", opt->starter, strerror(errno));
         snprintf(starter, sizeof starter, "%s", opt->starter);
     } else if (hl_record_find_starter(starter, sizeof starter, err, errlen) != 0) {
         return -1;
@@ -137,7 +124,7 @@ int hl_record(const hl_record_options_t *opt, char *const argv[], char *err, siz
     if (starter[0] != '/') {   /* the command may chdir; the preload must not move */
         char abs[PATH_MAX];
         if (!realpath(starter, abs))
-            return errf(err, errlen, "%s: %s", starter, strerror(errno));
+            return _hl_err(err, errlen, "%s: %s", starter, strerror(errno));
         snprintf(starter, sizeof starter, "%s", abs);
     }
 
@@ -146,10 +133,10 @@ int hl_record(const hl_record_options_t *opt, char *const argv[], char *err, siz
     const char *trace = opt->out;
     if (gz) {
         if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", opt->out) >= (int)sizeof tmp)
-            return errf(err, errlen, "%s: path too long", opt->out);
+            return _hl_err(err, errlen, "%s: path too long", opt->out);
         int fd = mkstemp(tmp);
         if (fd < 0)
-            return errf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+            return _hl_err(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
         close(fd);
         trace = tmp;
     }
@@ -158,17 +145,17 @@ int hl_record(const hl_record_options_t *opt, char *const argv[], char *err, siz
         /* Make sure the file can be written, and pass an absolute path. */
         int fd = open(trace, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0)
-            return errf(err, errlen, "cannot write %s: %s", trace, strerror(errno));
+            return _hl_err(err, errlen, "cannot write %s: %s", trace, strerror(errno));
         close(fd);
         if (!realpath(trace, trace_abs))
-            return errf(err, errlen, "%s: %s", trace, strerror(errno));
+            return _hl_err(err, errlen, "%s: %s", trace, strerror(errno));
     }
 
     const char *old = getenv("LD_PRELOAD");
     size_t plen = strlen(starter) + (old ? strlen(old) : 0) + 64;
     char *preload = malloc(plen);
     if (!preload)
-        return errf(err, errlen, "out of memory");
+        return _hl_err(err, errlen, "out of memory");
     snprintf(preload, plen, "libc_malloc_debug.so.0 %s%s%s", starter,
              old && *old ? " " : "", old && *old ? old : "");
 
@@ -176,7 +163,7 @@ int hl_record(const hl_record_options_t *opt, char *const argv[], char *err, siz
     pid_t pid = fork();
     if (pid < 0) {
         free(preload);
-        return errf(err, errlen, "fork: %s", strerror(errno));
+        return _hl_err(err, errlen, "fork: %s", strerror(errno));
     }
     if (pid == 0) {
         setenv("LD_PRELOAD", preload, 1);
@@ -191,7 +178,7 @@ int hl_record(const hl_record_options_t *opt, char *const argv[], char *err, siz
     int wst;
     while (waitpid(pid, &wst, 0) < 0) {
         if (errno != EINTR)
-            return errf(err, errlen, "waitpid: %s", strerror(errno));
+            return _hl_err(err, errlen, "waitpid: %s", strerror(errno));
     }
     int status = WIFEXITED(wst) ? WEXITSTATUS(wst) : WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) : 1;
 
@@ -200,7 +187,7 @@ int hl_record(const hl_record_options_t *opt, char *const argv[], char *err, siz
             unlink(tmp);
         if (status != 0)
             return status;   /* the command failed before tracing; it said why */
-        return errf(err, errlen, "'%s' wrote no trace to %s (a static binary? is "
+        return _hl_err(err, errlen, "'%s' wrote no trace to %s (a static binary? is "
                     "libc_malloc_debug.so.0 installed?)", argv[0], opt->out);
     }
     if (gz) {

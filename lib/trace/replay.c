@@ -41,19 +41,6 @@ typedef struct vslot_s {
     uint64_t seed;
 } vslot_t;
 
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 void hl_replay_report_init(hl_replay_report_t *rep, const hl_trace_t *t, const char *allocator)
 {
     memset(rep, 0, sizeof *rep);
@@ -83,7 +70,7 @@ int hl_replay_timed(const hl_allocator_t *a, const hl_trace_t *t,
     size_t nslots = t->info.slots, nops = t->info.ops;
     void **slot = _hl_map(nslots * sizeof *slot);
     if (!slot)
-        return errf(err, errlen, "%s: error: %s: cannot map %zu slots", t->info.name,
+        return _hl_err(err, errlen, "%s: error: %s: cannot map %zu slots", t->info.name,
                     a->name, nslots);
     const hl_trace_op_t *ops = hl_trace_ops(t);
     const hl_allocator_ops_t *vt = a->ops;
@@ -254,7 +241,7 @@ int hl_replay_verify(const hl_allocator_t *a, const hl_trace_t *t,
     v.errlen = errlen;
     v.slot = _hl_map(nslots * sizeof *v.slot);
     if (!v.slot)
-        return errf(err, errlen, "%s: error: %s: cannot map %zu slots", t->info.name,
+        return _hl_err(err, errlen, "%s: error: %s: cannot map %zu slots", t->info.name,
                     a->name, nslots);
     /* Opened before the baseline, so its FILE is in it. */
     v.report = fmemopen(v.rbuf, sizeof v.rbuf - 1, "w");
@@ -289,7 +276,7 @@ int hl_replay_verify(const hl_allocator_t *a, const hl_trace_t *t,
         vslot_t *s = &v.slot[fin[k]];
         size_t bad = hl_pattern_check(s->p, (size_t)s->size, s->seed);
         if (bad != s->size) {
-            errf(err, errlen, "%s: error: %s: at the end of the trace: byte %zu of a live "
+            _hl_err(err, errlen, "%s: error: %s: at the end of the trace: byte %zu of a live "
                  "%llu-byte block %p is 0x%02x, expected 0x%02x", t->info.name, a->name, bad,
                  (unsigned long long)s->size, (void *)s->p, s->p[bad],
                  hl_pattern_byte(s->seed, bad));
@@ -323,7 +310,7 @@ int hl_replay(const char *allocator, const hl_alloc_options_t *alloc_opt,
     hl_allocator_t a;
     if (ropt->verify) {
         if (hl_allocator_create(allocator, alloc_opt, &a, cerr, sizeof cerr) != 0)
-            return errf(err, errlen, "%s", cerr);
+            return _hl_err(err, errlen, "%s", cerr);
         rep->allocator = a.name;
         int rc = hl_replay_verify(&a, t, ropt, rep, err, errlen);
         hl_allocator_destroy(&a);
@@ -332,7 +319,7 @@ int hl_replay(const char *allocator, const hl_alloc_options_t *alloc_opt,
     }
     if (ropt->timed) {
         if (hl_allocator_create(allocator, alloc_opt, &a, cerr, sizeof cerr) != 0)
-            return errf(err, errlen, "%s", cerr);
+            return _hl_err(err, errlen, "%s", cerr);
         rep->allocator = a.name;
         int rc = hl_replay_timed(&a, t, rep, err, errlen);
         hl_allocator_destroy(&a);
