@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "death.h"
+#include "mem_test_util.h"
 #include "heaplab/pymem.h"
 
 /* hl_allocator_destroy lives with the registry; these tests do without. */
@@ -118,29 +119,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static size_t be_size(const unsigned char *b)
-{
-    size_t r = 0;
-    for (size_t i = 0; i < S; i++) r = (r << 8) | b[i];
-    return r;
-}
-
-static void assert_all(const unsigned char *p, size_t n, unsigned char v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            fail_msg("byte %zu is 0x%02x, expected 0x%02x", i, p[i], v);
-}
-
-static void assert_decorated(const unsigned char *p, size_t n, char api)
-{
-    const unsigned char *base = p - 2 * S;
-    assert_int_equal(be_size(base), n);
-    assert_int_equal(base[S], (unsigned char)api);
-    assert_all(base + S + 1, S - 1, 0xFD);
-    assert_all(p + n, S, 0xFD);
-}
-
 /* ---------------------------------------------------------------------- */
 /* Layout and patterns */
 
@@ -154,8 +132,8 @@ static void test_malloc_layout(void **state)
     static const unsigned char size40[8] = {0, 0, 0, 0, 0, 0, 0, 40};
     assert_memory_equal(base, size40, S);
     assert_int_equal(base[S], 'm');
-    assert_decorated(p, 40, 'm');
-    assert_all(p, 40, 0xCD);
+    hl_test_assert_decorated(p, 40, 'm');
+    hl_test_assert_all(p, 40, 0xCD);
     assert_int_equal(spy_size(base), 40 + 3 * S);
     assert_int_equal(hl_usable_size(&f->dbg, p), 40);
     assert_int_equal(HL_PYMEM_DEBUG_EXTRA_BYTES, 24);
@@ -169,7 +147,7 @@ static void test_big_endian_size(void **state)
     assert_non_null(p);
     static const unsigned char be[8] = {0, 0, 0, 0, 0, 0, 0x12, 0x34};
     assert_memory_equal(p - 2 * S, be, S);
-    assert_decorated(p, 0x1234, 'm');
+    hl_test_assert_decorated(p, 0x1234, 'm');
     hl_free(&f->dbg, p);
 }
 
@@ -178,7 +156,7 @@ static void test_malloc_zero(void **state)
     fixture_t *f = *state;
     unsigned char *p = hl_malloc(&f->dbg, 0);
     assert_non_null(p);
-    assert_decorated(p, 0, 'm');
+    hl_test_assert_decorated(p, 0, 'm');
     hl_free(&f->dbg, p);
 }
 
@@ -188,8 +166,8 @@ static void test_calloc_zeroed(void **state)
     unsigned char *p = hl_calloc(&f->dbg, 10, 7);
     assert_non_null(p);
     assert_int_equal(f->spy.callocs, 1);
-    assert_decorated(p, 70, 'm');
-    assert_all(p, 70, 0);
+    hl_test_assert_decorated(p, 70, 'm');
+    hl_test_assert_all(p, 70, 0);
     hl_free(&f->dbg, p);
     assert_null(hl_calloc(&f->dbg, SIZE_MAX / 2, 3));
     assert_null(hl_malloc(&f->dbg, HL_PY_SSIZE_T_MAX - 3 * S + 1));
@@ -203,7 +181,7 @@ static void test_free_fills_deadbyte(void **state)
     hl_free(&f->dbg, p);
     assert_int_equal(f->spy.frees, 1);
     assert_int_equal(f->spy.seen_len, 100 + 3 * S);
-    assert_all(f->spy.seen, 100 + 3 * S, 0xDD);
+    hl_test_assert_all(f->spy.seen, 100 + 3 * S, 0xDD);
     hl_free(&f->dbg, NULL);   /* no effect */
     assert_int_equal(f->spy.frees, 1);
 }
@@ -227,24 +205,24 @@ static void test_realloc_small(void **state)
     fill_pattern(p, 50);
     p = hl_realloc(&f->dbg, p, 90);
     assert_non_null(p);
-    assert_decorated(p, 90, 'm');
+    hl_test_assert_decorated(p, 90, 'm');
     assert_pattern(p, 50);
-    assert_all(p + 50, 40, 0xCD);          /* growth is clean */
+    hl_test_assert_all(p + 50, 40, 0xCD);          /* growth is clean */
     /* what the underlying realloc was handed: all of it dead (<= 128) */
     assert_int_equal(f->spy.seen_len, 50 + 3 * S);
-    assert_all(f->spy.seen, 50 + 3 * S, 0xDD);
+    hl_test_assert_all(f->spy.seen, 50 + 3 * S, 0xDD);
 
     p = hl_realloc(&f->dbg, p, 20);       /* shrink */
-    assert_decorated(p, 20, 'm');
+    hl_test_assert_decorated(p, 20, 'm');
     assert_pattern(p, 20);
     p = hl_realloc(&f->dbg, p, 0);
     assert_non_null(p);
-    assert_decorated(p, 0, 'm');
+    hl_test_assert_decorated(p, 0, 'm');
     hl_free(&f->dbg, p);
 
     p = hl_realloc(&f->dbg, NULL, 33);     /* realloc(NULL) is malloc */
-    assert_decorated(p, 33, 'm');
-    assert_all(p, 33, 0xCD);
+    hl_test_assert_decorated(p, 33, 'm');
+    hl_test_assert_all(p, 33, 0xCD);
     hl_free(&f->dbg, p);
 }
 
@@ -256,21 +234,21 @@ static void test_realloc_large_erases_2x64(void **state)
     fill_pattern(p, n);
     p = hl_realloc(&f->dbg, p, 1000);
     assert_non_null(p);
-    assert_decorated(p, 1000, 'm');
+    hl_test_assert_decorated(p, 1000, 'm');
     assert_pattern(p, n);
-    assert_all(p + n, 1000 - n, 0xCD);
+    hl_test_assert_all(p + n, 1000 - n, 0xCD);
     /* handed to realloc: header + first 64 dead, middle intact, last 64 +
      * trailing pad dead */
     const unsigned char *seen = f->spy.seen;
     assert_int_equal(f->spy.seen_len, n + 3 * S);
-    assert_all(seen, 2 * S + 64, 0xDD);
+    hl_test_assert_all(seen, 2 * S + 64, 0xDD);
     for (size_t i = 64; i < n - 64; i++)
         assert_int_equal(seen[2 * S + i], (unsigned char)(i * 7 + 1));
-    assert_all(seen + 2 * S + n - 64, 64 + S, 0xDD);
+    hl_test_assert_all(seen + 2 * S + n - 64, 64 + S, 0xDD);
 
     /* shrink across the erased regions: 100 bytes come back intact */
     p = hl_realloc(&f->dbg, p, 100);
-    assert_decorated(p, 100, 'm');
+    hl_test_assert_decorated(p, 100, 'm');
     assert_pattern(p, 100);
     hl_free(&f->dbg, p);
 }
@@ -288,10 +266,10 @@ static void test_realloc_failure_restores(void **state)
     unsigned char *p = hl_malloc(&dbg, 200);
     fill_pattern(p, 200);
     assert_null(hl_realloc(&dbg, p, 5000));
-    assert_decorated(p, 200, 'o');
+    hl_test_assert_decorated(p, 200, 'o');
     assert_pattern(p, 200);
     assert_null(hl_realloc(&dbg, p, HL_PY_SSIZE_T_MAX));   /* too big: untouched */
-    assert_decorated(p, 200, 'o');
+    hl_test_assert_decorated(p, 200, 'o');
     hl_free(&dbg, p);
     wrapper_destroy(&dbg);
 }
@@ -315,31 +293,10 @@ static void test_is_ptr_freed(void **state)
 /* ---------------------------------------------------------------------- */
 /* Fatal errors, each in a child */
 
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle))
-        fail_msg("expected to find\n----\n%s\n----\nin the child's stderr:\n----\n%s----",
-                 needle, hay);
-}
-
-static void assert_aborted(const hl_death_t *d)
-{
-    if (!d->signaled || d->sig != SIGABRT)
-        fail_msg("child did not die by SIGABRT (exited=%d code=%d signaled=%d sig=%d); "
-                 "stderr:\n%s", d->exited, d->code, d->signaled, d->sig, d->err);
-}
-
 typedef struct victim_s {
     fixture_t *f;
     unsigned char *p;       /* set by the child: the parent cannot see it */
 } victim_t;
-
-static void *parse_p_checked(const hl_death_t *d)
-{
-    void *p = hl_death_parse_p(d);
-    assert_non_null(p);
-    return p;
-}
 
 static void child_underflow(void *arg)
 {
@@ -354,8 +311,8 @@ static void test_underflow_dies(void **state)
 {
     hl_death_t d;
     assert_int_equal(hl_death_run(child_underflow, *state, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'm'\n"
@@ -375,7 +332,7 @@ static void test_underflow_dies(void **state)
              "\n"
              "Fatal Python error: _PyMem_DebugRawFree: bad leading pad byte\n",
              p, (void *)((char *)p + 10));
-    assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, want);
 }
 
 static void child_overflow(void *arg)
@@ -393,8 +350,8 @@ static void test_overflow_dies(void **state)
 {
     hl_death_t d;
     assert_int_equal(hl_death_run(child_overflow, *state, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'm'\n"
@@ -413,7 +370,7 @@ static void test_overflow_dies(void **state)
              "\n"
              "Fatal Python error: _PyMem_DebugRawFree: bad trailing pad byte\n",
              p, (void *)((char *)p + 40));
-    assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, want);
 }
 
 static void child_overflow_realloc(void *arg)
@@ -429,16 +386,16 @@ static void test_overflow_on_realloc_dies(void **state)
 {
     hl_death_t d;
     assert_int_equal(hl_death_run(child_overflow_realloc, *state, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "    The 8 pad bytes at tail=%p are not all FORBIDDENBYTE (0xfd):\n"
              "        at tail+0: 0x00 *** OUCH\n"
              "        at tail+1: 0xfd\n",
              (void *)((char *)p + 16));
-    assert_contains(d.err, want);
-    assert_contains(d.err, "    Data at p: cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd\n\n"
+    hl_test_assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, "    Data at p: cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd cd\n\n"
                            "Fatal Python error: _PyMem_DebugRawRealloc: bad trailing pad byte\n");
 }
 
@@ -457,8 +414,8 @@ static void test_wrong_api_dies(void **state)
 {
     hl_death_t d;
     assert_int_equal(hl_death_run(child_wrong_api, *state, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[2048];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'o'\n"
@@ -470,7 +427,7 @@ static void test_wrong_api_dies(void **state)
              "Fatal Python error: _PyMem_DebugRawFree: bad ID: Allocated using API 'o', "
              "verified using API 'm'\n",
              p, (void *)((char *)p + 24));
-    assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, want);
 }
 
 /* Double free where the underlying allocator leaves the freed block alone
@@ -491,8 +448,8 @@ static void test_double_free_dies(void **state)
 {
     hl_death_t d;
     assert_int_equal(hl_death_run(child_double_free_kept, *state, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     uintptr_t tail = (uintptr_t)p + (size_t)0xDDDDDDDDDDDDDDDDu;
     char want[2048];
     snprintf(want, sizeof want,
@@ -514,7 +471,7 @@ static void test_double_free_dies(void **state)
              "Fatal Python error: _PyMem_DebugRawFree: bad ID: Allocated using API '\xdd', "
              "verified using API 'm'\n",
              p, (void *)tail);
-    assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, want);
 }
 
 /* Double free over a real allocator (the C library, through the spy): it
@@ -535,12 +492,12 @@ static void test_double_free_real_dies(void **state)
 {
     hl_death_t d;
     assert_int_equal(hl_death_run(child_double_free_real, *state, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[128];
     snprintf(want, sizeof want, "Debug memory block at address p=%p: API '", p);
-    assert_contains(d.err, want);
-    assert_contains(d.err, "Fatal Python error: _PyMem_DebugRawFree: bad ");
+    hl_test_assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, "Fatal Python error: _PyMem_DebugRawFree: bad ");
     assert_true(strstr(d.err, "bad ID: Allocated using API '") != NULL
                 || strstr(d.err, "bad leading pad byte") != NULL);
 }
@@ -556,7 +513,7 @@ static void test_fatal_format(void **state)
     (void)state;
     hl_death_t d;
     assert_int_equal(hl_death_run(child_fatal_no_func, NULL, &d), 0);
-    assert_aborted(&d);
+    hl_test_assert_aborted(&d);
     assert_string_equal(d.err, "Fatal Python error: plain 42\n");
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "death.h"
+#include "mem_test_util.h"
 #include "heaplab/pymem.h"
 
 #define S sizeof(size_t)
@@ -33,22 +34,6 @@ static const char *target_name(hl_pymem_t *pm, hl_pymem_domain_t d)
     hl_pymem_get_allocator(pm, d, &ex);
     const hl_allocator_t *a = hl_mem_allocator_ex_target(&ex);
     return a ? a->name : NULL;
-}
-
-static size_t be_size(const unsigned char *b)
-{
-    size_t r = 0;
-    for (size_t i = 0; i < S; i++) r = (r << 8) | b[i];
-    return r;
-}
-
-static void assert_decorated(const unsigned char *p, size_t n, char api)
-{
-    const unsigned char *base = p - 2 * S;
-    assert_int_equal(be_size(base), n);
-    assert_int_equal(base[S], (unsigned char)api);
-    for (size_t i = S + 1; i < 2 * S; i++) assert_int_equal(base[i], 0xFD);
-    for (size_t i = 0; i < S; i++) assert_int_equal(p[n + i], 0xFD);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -270,28 +255,28 @@ static void test_debug_layout_in_domains(void **state)
     (void)state;
     hl_pymem_t *pm = make("pymalloc_debug");
     unsigned char *o = hl_pyobject_malloc(pm, 40);
-    assert_decorated(o, 40, 'o');
+    hl_test_assert_decorated(o, 40, 'o');
     for (int i = 0; i < 40; i++) assert_int_equal(o[i], 0xCD);
     unsigned char *z = hl_pyobject_calloc(pm, 5, 8);
-    assert_decorated(z, 40, 'o');
+    hl_test_assert_decorated(z, 40, 'o');
     for (int i = 0; i < 40; i++) assert_int_equal(z[i], 0);
     unsigned char *r = hl_pymem_raw_malloc(pm, 7);
-    assert_decorated(r, 7, 'r');
+    hl_test_assert_decorated(r, 7, 'r');
 
     /* 600 bytes via MEM: MEM's hooks ask pymalloc for 624, which pymalloc
      * hands to PyMem_RawMalloc -- the RAW domain, hooked too. */
     unsigned char *m = hl_pymem_malloc(pm, 600);
-    assert_decorated(m, 600, 'm');
-    assert_decorated(m - 2 * S, 600 + 3 * S, 'r');
+    hl_test_assert_decorated(m, 600, 'm');
+    hl_test_assert_decorated(m - 2 * S, 600 + 3 * S, 'r');
 
     /* realloc keeps data, growth is clean, block re-decorated */
     for (int i = 0; i < 40; i++) o[i] = (unsigned char)i;
     o = hl_pyobject_realloc(pm, o, 1000);
-    assert_decorated(o, 1000, 'o');
+    hl_test_assert_decorated(o, 1000, 'o');
     for (int i = 0; i < 40; i++) assert_int_equal(o[i], i);
     for (int i = 40; i < 1000; i++) assert_int_equal(o[i], 0xCD);
     o = hl_pyobject_realloc(pm, o, 8);
-    assert_decorated(o, 8, 'o');
+    hl_test_assert_decorated(o, 8, 'o');
     for (int i = 0; i < 8; i++) assert_int_equal(o[i], i);
 
     hl_allocator_t ov;
@@ -325,7 +310,7 @@ static void test_setup_debug_hooks_later(void **state)
     for (int d = 0; d < HL_PYMEM_DOMAIN_COUNT; d++)
         assert_true(hl_pymem_debug_hooks_installed(pm, (hl_pymem_domain_t)d));
     unsigned char *p = hl_pymem_malloc(pm, 3);
-    assert_decorated(p, 3, 'm');
+    hl_test_assert_decorated(p, 3, 'm');
     hl_pymem_free(pm, p);
     hl_pymem_destroy(pm);
 }
@@ -347,7 +332,7 @@ static void test_hooks_over_every_allocator(void **state)
         for (int k = 0; k < 8; k++) {
             ps[k] = hl_malloc(&d, sizes[k]);
             assert_non_null(ps[k]);
-            assert_decorated(ps[k], sizes[k], 'o');
+            hl_test_assert_decorated(ps[k], sizes[k], 'o');
             for (size_t j = 0; j < sizes[k]; j++)
                 if (ps[k][j] != 0xCD) fail_msg("%s: size %zu byte %zu", name, sizes[k], j);
             memset(ps[k], 0x5A, sizes[k]);
@@ -356,14 +341,14 @@ static void test_hooks_over_every_allocator(void **state)
         for (int k = 0; k < 8; k++) {
             size_t n2 = sizes[k] * 2 + 3;
             ps[k] = hl_realloc(&d, ps[k], n2);
-            assert_decorated(ps[k], n2, 'o');
+            hl_test_assert_decorated(ps[k], n2, 'o');
             for (size_t j = 0; j < sizes[k]; j++)
                 if (ps[k][j] != 0x5A) fail_msg("%s: realloc lost byte %zu", name, j);
             for (size_t j = sizes[k]; j < n2; j++)
                 if (ps[k][j] != 0xCD) fail_msg("%s: growth byte %zu", name, j);
         }
         unsigned char *z = hl_calloc(&d, 33, 3);
-        assert_decorated(z, 99, 'o');
+        hl_test_assert_decorated(z, 99, 'o');
         for (int j = 0; j < 99; j++) assert_int_equal(z[j], 0);
         hl_free(&d, z);
         for (int k = 0; k < 8; k++)
@@ -380,8 +365,8 @@ static void test_hooks_over_every_allocator(void **state)
             hl_pymem_raw_malloc(pm, 10), hl_pymem_malloc(pm, 20), hl_pyobject_malloc(pm, 30),
             hl_pymem_raw_malloc(pm, 1000), hl_pymem_malloc(pm, 2000), hl_pyobject_malloc(pm, 3000),
         };
-        assert_decorated(blocks[1], 20, 'm');
-        assert_decorated(blocks[5], 3000, 'o');
+        hl_test_assert_decorated(blocks[1], 20, 'm');
+        hl_test_assert_decorated(blocks[5], 3000, 'o');
         hl_pymem_raw_free(pm, blocks[0]);
         hl_pymem_free(pm, blocks[1]);
         hl_pyobject_free(pm, blocks[2]);
@@ -394,27 +379,6 @@ static void test_hooks_over_every_allocator(void **state)
 
 /* ---------------------------------------------------------------------- */
 /* Fatal errors through the domains, in children */
-
-static void assert_contains(const char *hay, const char *needle)
-{
-    if (!strstr(hay, needle))
-        fail_msg("expected to find\n----\n%s\n----\nin the child's stderr:\n----\n%s----",
-                 needle, hay);
-}
-
-static void assert_aborted(const hl_death_t *d)
-{
-    if (!d->signaled || d->sig != SIGABRT)
-        fail_msg("child did not die by SIGABRT (exited=%d code=%d signaled=%d sig=%d); "
-                 "stderr:\n%s", d->exited, d->code, d->signaled, d->sig, d->err);
-}
-
-static void *parse_p_checked(const hl_death_t *d)
-{
-    void *p = hl_death_parse_p(d);
-    assert_non_null(p);
-    return p;
-}
 
 static void child_obj_freed_via_mem(void *arg)
 {
@@ -431,8 +395,8 @@ static void test_wrong_domain_dies(void **state)
     for (size_t i = 0; i < 3; i++) {
         hl_death_t d;
         assert_int_equal(hl_death_run(child_obj_freed_via_mem, (void *)cfgs[i], &d), 0);
-        assert_aborted(&d);
-        void *p = parse_p_checked(&d);
+        hl_test_assert_aborted(&d);
+        void *p = hl_test_parse_p(&d);
         char want[1024];
         snprintf(want, sizeof want,
                  "Debug memory block at address p=%p: API 'o'\n"
@@ -444,7 +408,7 @@ static void test_wrong_domain_dies(void **state)
                  "Fatal Python error: _PyMem_DebugRawFree: bad ID: Allocated using API 'o', "
                  "verified using API 'm'\n",
                  p, (void *)((char *)p + 12));
-        assert_contains(d.err, want);
+        hl_test_assert_contains(d.err, want);
     }
 }
 
@@ -464,8 +428,8 @@ static void test_pymalloc_overflow_dies(void **state)
     (void)state;
     hl_death_t d;
     assert_int_equal(hl_death_run(child_pymalloc_overflow, NULL, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[1024];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'o'\n"
@@ -484,7 +448,7 @@ static void test_pymalloc_overflow_dies(void **state)
              "\n"
              "Fatal Python error: _PyMem_DebugRawRealloc: bad trailing pad byte\n",
              p, (void *)((char *)p + 5));
-    assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, want);
 }
 
 static void child_pymalloc_underflow(void *arg)
@@ -502,8 +466,8 @@ static void test_pymalloc_underflow_dies(void **state)
     (void)state;
     hl_death_t d;
     assert_int_equal(hl_death_run(child_pymalloc_underflow, NULL, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[1024];
     snprintf(want, sizeof want,
              "Debug memory block at address p=%p: API 'm'\n"
@@ -523,7 +487,7 @@ static void test_pymalloc_underflow_dies(void **state)
              "\n"
              "Fatal Python error: _PyMem_DebugRawFree: bad leading pad byte\n",
              p, (void *)((char *)p + 24));
-    assert_contains(d.err, want);
+    hl_test_assert_contains(d.err, want);
 }
 
 /* Double free over pymalloc: pymalloc's free pushed the block on its pool's
@@ -548,12 +512,12 @@ static void test_pymalloc_double_free_dies(void **state)
     (void)state;
     hl_death_t d;
     assert_int_equal(hl_death_run(child_pymalloc_double_free, NULL, &d), 0);
-    assert_aborted(&d);
-    void *p = parse_p_checked(&d);
+    hl_test_assert_aborted(&d);
+    void *p = hl_test_parse_p(&d);
     char want[1024];
     snprintf(want, sizeof want, "Debug memory block at address p=%p: API '\xdd'\n", p);
-    assert_contains(d.err, want);
-    assert_contains(d.err,
+    hl_test_assert_contains(d.err, want);
+    hl_test_assert_contains(d.err,
                     "    The 7 pad bytes at p-7 are not all FORBIDDENBYTE (0xfd):\n"
                     "        at p-7: 0xdd *** OUCH\n"
                     "        at p-6: 0xdd *** OUCH\n"
@@ -564,7 +528,7 @@ static void test_pymalloc_double_free_dies(void **state)
                     "        at p-1: 0xdd *** OUCH\n"
                     "    Because memory is corrupted at the start, the count of bytes requested\n"
                     "       may be bogus, and checking the trailing pad bytes may segfault.\n");
-    assert_contains(d.err, "\n\nFatal Python error: _PyMem_DebugRawFree: bad ID: Allocated "
+    hl_test_assert_contains(d.err, "\n\nFatal Python error: _PyMem_DebugRawFree: bad ID: Allocated "
                            "using API '\xdd', verified using API 'm'\n");
 }
 
