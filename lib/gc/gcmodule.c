@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "gc_prefetch.h"
 #include "gc_validate.h"
 
 /* ---------------------------------------------------------------------- */
@@ -96,7 +97,10 @@ static int visit_decref(hl_object_t *op, void *parent)
 static void subtract_refs(PyGC_Head *containers)
 {
     PyGC_Head *gc = GC_NEXT(containers);
+    gc_ahead_t ahead;
+    gc_ahead_init(&ahead, containers, gc);
     for (; gc != containers; gc = GC_NEXT(gc)) {
+        gc_ahead_step(&ahead);
         hl_object_t *op = FROM_GC(gc);
         Py_TYPE(op)->tp_traverse(op, visit_decref, op);
     }
@@ -171,6 +175,8 @@ static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable)
     /* previous elem in the young list, used for restore gc_prev. */
     PyGC_Head *prev = young;
     PyGC_Head *gc = GC_NEXT(young);
+    gc_ahead_t ahead;
+    gc_ahead_init(&ahead, young, gc);
 
     /* Invariants:  all objects "to the left" of us in young are reachable
      * (directly or indirectly) from outside the young list as it was at
@@ -181,6 +187,7 @@ static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable)
      * left of us in 'young' now have been scanned, and no objects here or
      * to the right have been scanned yet. */
     while (gc != young) {
+        gc_ahead_step(&ahead);
         if (gc_get_refs(gc)) {
             /* gc is definitely reachable from outside the original 'young'.
              * Mark it as such, and traverse its pointers to find any other
@@ -230,29 +237,49 @@ static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable)
 /* ---------------------------------------------------------------------- */
 /* Untracking */
 
-static void untrack_tuples(PyGC_Head *head)
+/* heaplab: besides untracking, untrack_tuples counts the objects that stay
+ * in the list and says whether any is a dict, so a full collection needs
+ * no gc_list_size pass, and untrack_dicts runs only when there is a dict to
+ * look at.  The passes run in CPython's order, so what gets untracked is
+ * the same. */
+static ssize_t untrack_tuples(PyGC_Head *head, bool *has_dicts)
 {
+    ssize_t n = 0;
+    bool dicts = false;
     PyGC_Head *next, *gc = GC_NEXT(head);
     while (gc != head) {
         hl_object_t *op = FROM_GC(gc);
         next = GC_NEXT(gc);
-        if (Py_IS_TYPE(op, &hl_tuple_type))
+        if (Py_IS_TYPE(op, &hl_tuple_type)) {
             _PyTuple_MaybeUntrack(op);
+            n += _PyObject_GC_IS_TRACKED(op);
+        }
+        else {
+            dicts |= Py_IS_TYPE(op, &hl_dict_type);
+            n++;
+        }
         gc = next;
     }
+    *has_dicts = dicts;
+    return n;
 }
 
-/* Try to untrack all currently tracked dictionaries */
-static void untrack_dicts(PyGC_Head *head)
+/* Try to untrack all currently tracked dictionaries; returns how many it
+ * untracked. */
+static ssize_t untrack_dicts(PyGC_Head *head)
 {
+    ssize_t n = 0;
     PyGC_Head *next, *gc = GC_NEXT(head);
     while (gc != head) {
         hl_object_t *op = FROM_GC(gc);
         next = GC_NEXT(gc);
-        if (Py_IS_TYPE(op, &hl_dict_type))
+        if (Py_IS_TYPE(op, &hl_dict_type)) {
             _PyDict_MaybeUntrack(op);
+            n += !_PyObject_GC_IS_TRACKED(op);
+        }
         gc = next;
     }
+    return n;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -267,9 +294,13 @@ static int has_legacy_finalizer(hl_object_t *op)
 /* Move the objects in unreachable with tp_del slots into `finalizers`.
  *
  * This function also removes NEXT_MASK_UNREACHABLE flag from _gc_next in
- * unreachable. */
-static void move_legacy_finalizers(PyGC_Head *unreachable, PyGC_Head *finalizers)
+ * unreachable.  heaplab: returns how many of the objects it leaves in
+ * unreachable have a tp_finalize not yet run (an upper bound on what
+ * finalize_garbage will call, since move_legacy_finalizer_reachable may
+ * still take some away). */
+static ssize_t move_legacy_finalizers(PyGC_Head *unreachable, PyGC_Head *finalizers)
 {
+    ssize_t nfinalize = 0;
     PyGC_Head *gc, *next;
     hl_assert_internal((unreachable->_gc_next & NEXT_MASK_UNREACHABLE) == 0);
 
@@ -285,7 +316,11 @@ static void move_legacy_finalizers(PyGC_Head *unreachable, PyGC_Head *finalizers
             gc_clear_collecting(gc);
             gc_list_move(gc, finalizers);
         }
+        else if (Py_TYPE(op)->tp_finalize != NULL && !_PyGCHead_FINALIZED(gc)) {
+            nfinalize++;
+        }
     }
+    return nfinalize;
 }
 
 static inline void clear_unreachable_mask(PyGC_Head *unreachable)
@@ -340,7 +375,8 @@ static void move_legacy_finalizer_reachable(PyGC_Head *finalizers)
  * Objects moved into `old` have gc_refs set to GC_REACHABLE; the objects
  * remaining in unreachable are left at GC_TENTATIVELY_UNREACHABLE.  When
  * this returns, no object in `unreachable` is weakly referenced anymore. */
-static int handle_weakrefs(hl_runtime_t *rt, PyGC_Head *unreachable, PyGC_Head *old)
+static int handle_weakrefs(hl_runtime_t *rt, PyGC_Head *unreachable, PyGC_Head *old,
+                           ssize_t *ncalled)
 {
     PyGC_Head *gc;
     hl_object_t *op;        /* generally FROM_GC(gc) */
@@ -455,6 +491,7 @@ static int handle_weakrefs(hl_runtime_t *rt, PyGC_Head *unreachable, PyGC_Head *
 
         /* copy-paste of weakrefobject.c's handle_callback() */
         hl_call(rt, callback, (hl_object_t *)wr);
+        ++*ncalled;
 
         /* Give up the reference we created in the first pass.  When op's
          * refcount hits 0 (which it may or may not do right now), op's
@@ -484,10 +521,11 @@ static int handle_weakrefs(hl_runtime_t *rt, PyGC_Head *unreachable, PyGC_Head *
 /* Run first-time finalizers (if any) on all the objects in collectable.
  * Note that this may remove some (or even all) of the objects from the
  * list, due to refcounts falling to 0. */
-static void finalize_garbage(hl_runtime_t *rt, PyGC_Head *collectable)
+static ssize_t finalize_garbage(hl_runtime_t *rt, PyGC_Head *collectable)
 {
     hl_destructor finalize;
     PyGC_Head seen;
+    ssize_t ncalled = 0;
 
     /* While we're going through the loop, `finalize(op)` may cause op, or
      * other objects, to be reclaimed via refcounts falling to zero.  So
@@ -506,9 +544,11 @@ static void finalize_garbage(hl_runtime_t *rt, PyGC_Head *collectable)
             Py_INCREF(op);
             finalize(rt, op);
             Py_DECREF(rt, op);
+            ncalled++;
         }
     }
     gc_list_merge(&seen, collectable);
+    return ncalled;
 }
 
 static void gc_list_clear_collecting(PyGC_Head *collectable)
@@ -615,6 +655,9 @@ static void delete_garbage(hl_runtime_t *rt, GCState *gcstate, PyGC_Head *collec
         hl_object_t *op = FROM_GC(gc);
 
         hl_assert(Py_REFCNT(op) > 0); /* "refcount is too small" */
+        /* Any object ahead may die in this tp_clear, so no cursor survives
+         * an iteration: look ahead afresh from the list's current head. */
+        gc_prefetch_from(collectable, gc);
 
         if (gcstate->debug & HL_GC_DEBUG_SAVEALL) {
             if (_PyList_Append(rt, gcstate->garbage, op) < 0)
@@ -729,19 +772,22 @@ ssize_t gc_collect_main(hl_runtime_t *rt, int generation, ssize_t *n_collected,
 
     deduce_unreachable(young, &unreachable);
 
-    untrack_tuples(young);
+    bool has_dicts;
+    ssize_t nyoung = untrack_tuples(young, &has_dicts);
     /* Move reachable objects to next generation. */
     if (young != old) {
         if (generation == NUM_GENERATIONS - 2)
-            gcstate->long_lived_pending += gc_list_size(young);
+            gcstate->long_lived_pending += nyoung; /* gc_list_size(young) */
         gc_list_merge(young, old);
     }
     else {
         /* We only un-track dicts in full collections, to avoid quadratic
            dict build-up. See issue #14775. */
-        untrack_dicts(young);
+        if (has_dicts)
+            nyoung -= untrack_dicts(young);
         gcstate->long_lived_pending = 0;
-        gcstate->long_lived_total = gc_list_size(young);
+        gcstate->long_lived_total = nyoung; /* gc_list_size(young) */
+        hl_assert_expensive(nyoung == gc_list_size(young));
     }
 
     /* All objects in unreachable are trash, but objects reachable from
@@ -749,7 +795,7 @@ ssize_t gc_collect_main(hl_runtime_t *rt, int generation, ssize_t *n_collected,
     gc_list_init(&finalizers);
     /* NEXT_MASK_UNREACHABLE is cleared here.  After
      * move_legacy_finalizers(), unreachable is normal list. */
-    move_legacy_finalizers(&unreachable, &finalizers);
+    ssize_t nfinalize = move_legacy_finalizers(&unreachable, &finalizers);
     /* finalizers contains the unreachable objects with a legacy finalizer;
      * unreachable objects reachable *from* those are also uncollectable,
      * and we move those into the finalizers list too. */
@@ -765,19 +811,34 @@ ssize_t gc_collect_main(hl_runtime_t *rt, int generation, ssize_t *n_collected,
     }
 
     /* Clear weakrefs and invoke callbacks as necessary. */
-    m += handle_weakrefs(rt, &unreachable, old);
+    ssize_t ncallbacks = 0;
+    m += handle_weakrefs(rt, &unreachable, old, &ncallbacks);
 
     validate_list(old, collecting_clear_unreachable_clear);
     validate_list(&unreachable, collecting_set_unreachable_clear);
 
     /* Call tp_finalize on objects which have one. */
-    finalize_garbage(rt, &unreachable);
+    ssize_t nfinalized = nfinalize > 0 ? finalize_garbage(rt, &unreachable) : 0;
 
     /* Handle any objects that may have resurrected after the call to
      * 'finalize_garbage' and continue the collection with the objects that
-     * are still unreachable */
+     * are still unreachable.
+     *
+     * heaplab: when no finalizer and no weakref callback ran, no code ran
+     * that could reach the garbage, so every refcount in it is as
+     * deduce_unreachable left it: all its references are internal, gc_refs
+     * comes out 0 for every object, and move_unreachable would move them
+     * all, in order, to the new list.  Taking the list as it is gives the
+     * same set, order and flags (COLLECTING set, UNREACHABLE clear) without
+     * the two extra passes. */
     PyGC_Head final_unreachable;
-    handle_resurrected_objects(&unreachable, &final_unreachable, old);
+    if (nfinalized == 0 && ncallbacks == 0) {
+        gc_list_init(&final_unreachable);
+        gc_list_merge(&unreachable, &final_unreachable);
+    }
+    else {
+        handle_resurrected_objects(&unreachable, &final_unreachable, old);
+    }
 
     /* Call tp_clear on objects in the final_unreachable set.  This will
      * cause the reference cycles to be broken.  It may also cause some
