@@ -23,5 +23,7 @@ int hl_cmd_replay(int argc, char **argv);     /* cmd_replay.c */
 void hl_cmd_replay_usage(FILE *out);
 int hl_cmd_record(int argc, char **argv);     /* cmd_record.c */
 void hl_cmd_record_usage(FILE *out);
+int hl_cmd_script(int argc, char **argv);     /* cmd_script.c */
+void hl_cmd_script_usage(FILE *out);
 
 #endif

@@ -9,6 +9,7 @@ static const hl_cmd_t commands[] = {
     {"replay", "replay an mtrace trace into an allocator", hl_cmd_replay, hl_cmd_replay_usage},
     {"record", "record a command's allocations in glibc's mtrace format",
      hl_cmd_record, hl_cmd_record_usage},
+    {"script", "run a heap script over a heaplab runtime", hl_cmd_script, hl_cmd_script_usage},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
