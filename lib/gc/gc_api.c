@@ -4,8 +4,9 @@
  * get_objects and get_referrers scan generations 0..2, never the permanent
  * one, and skip the list they are building (it is a tracked list in
  * generation 0 by then).  freeze merges every generation into the permanent
- * one and zeroes count[0] (3.11 zeroes only generation 0's count, once per
- * generation); unfreeze merges the permanent generation into generation 2.
+ * one and zeroes every generation's count (the oracle: (0, 1, 1) before,
+ * (0, 0, 0) after); unfreeze merges the permanent generation into
+ * generation 2.
  */
 #include "object_internal.h"
 
@@ -91,7 +92,7 @@ void hl_gc_freeze(hl_runtime_t *rt)
     GCState *gcstate = get_gc_state(rt);
     for (int i = 0; i < NUM_GENERATIONS; ++i) {
         gc_list_merge(GEN_HEAD(gcstate, i), &gcstate->permanent_generation.head);
-        gcstate->generations[0].count = 0;
+        gcstate->generations[i].count = 0;
     }
 }
 

@@ -103,7 +103,7 @@ static inline void gc_reset_refs(PyGC_Head *g, ssize_t refs)
 }
 static inline void gc_decref(PyGC_Head *g)
 {
-    hl_assert_internal(gc_get_refs(g) > 0);
+    _PyObject_ASSERT_WITH_MSG(FROM_GC(g), gc_get_refs(g) > 0, "refcount is too small");
     g->_gc_prev -= (uintptr_t)1 << _PyGC_PREV_SHIFT;
 }
 

@@ -71,7 +71,7 @@ static void update_refs(PyGC_Head *containers)
         /* Python's cyclic gc should never see an incoming refcount of 0:
          * if something decref'ed to 0, it should have been deallocated
          * immediately at that time. */
-        hl_assert(gc_get_refs(gc) != 0); /* "refcount is too small" */
+        _PyObject_ASSERT_WITH_MSG(FROM_GC(gc), gc_get_refs(gc) != 0, "refcount is too small");
     }
 }
 
@@ -155,7 +155,7 @@ static int visit_reachable(hl_object_t *op, void *arg)
     else {
         /* If gc_refs > 0, it must be in move_unreachable's 'young' list, and
          * move_unreachable will eventually get to it. */
-        hl_assert(gc_refs > 0); /* "refcount is too small" */
+        _PyObject_ASSERT_WITH_MSG(op, gc_refs > 0, "refcount is too small");
     }
     return 0;
 }
@@ -195,7 +195,7 @@ static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable)
              * call to tp_traverse may append objects to young, so we have to
              * wait until it returns to determine the next object to visit. */
             hl_object_t *op = FROM_GC(gc);
-            hl_assert(gc_get_refs(gc) > 0); /* "refcount is too small" */
+            _PyObject_ASSERT_WITH_MSG(op, gc_get_refs(gc) > 0, "refcount is too small");
             Py_TYPE(op)->tp_traverse(op, visit_reachable, young);
             /* relink gc_prev to prev element. */
             _PyGCHead_SET_PREV(gc, prev);
@@ -654,7 +654,7 @@ static void delete_garbage(hl_runtime_t *rt, GCState *gcstate, PyGC_Head *collec
         PyGC_Head *gc = GC_NEXT(collectable);
         hl_object_t *op = FROM_GC(gc);
 
-        hl_assert(Py_REFCNT(op) > 0); /* "refcount is too small" */
+        _PyObject_ASSERT_WITH_MSG(op, Py_REFCNT(op) > 0, "refcount is too small");
         /* Any object ahead may die in this tp_clear, so no cursor survives
          * an iteration: look ahead afresh from the list's current head. */
         gc_prefetch_from(collectable, gc);

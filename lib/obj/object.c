@@ -19,6 +19,8 @@
  */
 #include "object_internal.h"
 
+#include <stdio.h>
+
 void _Py_Dealloc(hl_runtime_t *rt, hl_object_t *op)
 {
     hl_assert_internal(op->ob_refcnt == 0);
@@ -67,7 +69,7 @@ int PyObject_CallFinalizerFromDealloc(hl_runtime_t *rt, hl_object_t *self)
     /* Temporarily resurrect the object. */
     self->ob_refcnt = 1;
     PyObject_CallFinalizer(rt, self);
-    hl_assert(Py_REFCNT(self) > 0); /* "refcount is too small" */
+    _PyObject_ASSERT_WITH_MSG(self, Py_REFCNT(self) > 0, "refcount is too small");
     /* Undo the temporary resurrection; can't use DECREF here, it would
      * cause a recursive call. */
     if (--self->ob_refcnt == 0)
@@ -138,4 +140,33 @@ int hl_traverse(hl_object_t *op, hl_visitproc visit, void *arg)
 {
     hl_traverseproc traverse = Py_TYPE(op)->tp_traverse;
     return traverse != NULL ? traverse(op, visit, arg) : 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Failed object checks */
+
+void _PyObject_AssertFailed(const hl_object_t *obj, const char *expr, const char *msg,
+                            const char *file, int line, const char *function)
+{
+    fprintf(stderr, "%s:%d: ", file, line);
+    if (function)
+        fprintf(stderr, "%s: ", function);
+    fflush(stderr);
+    if (expr)
+        fprintf(stderr, "Assertion \"%s\" failed", expr);
+    else
+        fprintf(stderr, "Assertion failed");
+    if (msg)
+        fprintf(stderr, ": %s", msg);
+    fprintf(stderr, "\n");
+    if (obj != NULL) {
+        /* _PyObject_Dump, without repr: the object may be half torn down. */
+        fprintf(stderr, "object address  : %p\n", (const void *)obj);
+        fprintf(stderr, "object refcount : %zd\n", Py_REFCNT(obj));
+        fprintf(stderr, "object type     : %p\n", (const void *)Py_TYPE(obj));
+        fprintf(stderr, "object type name: %s\n",
+                Py_TYPE(obj) != NULL ? Py_TYPE(obj)->tp_name : "NULL");
+    }
+    fflush(stderr);
+    hl_py_fatal_error_func("_PyObject_AssertFailed", "_PyObject_AssertFailed");
 }

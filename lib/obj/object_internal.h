@@ -153,6 +153,23 @@ void hl_mem_free(hl_runtime_t *rt, void *p);
 hl_object_t *_PyObject_New(hl_runtime_t *rt, const hl_type_t *tp);
 void PyObject_Free_Object(hl_runtime_t *rt, hl_object_t *op);
 
+/* _PyObject_ASSERT_WITH_MSG: a failed check about an object prints the
+ * check, the message and a dump of the object (address, refcount, type),
+ * then dies with a fatal error, as CPython's _PyObject_AssertFailed does.
+ * Active at HL_DEBUG >= 1, like hl_assert. */
+__attribute__((noreturn, cold))
+void _PyObject_AssertFailed(const hl_object_t *obj, const char *expr, const char *msg,
+                            const char *file, int line, const char *function);
+#if HL_DEBUG >= 1
+#define _PyObject_ASSERT_WITH_MSG(obj, expr, msg)                                      \
+    (HL_LIKELY(expr) ? (void)0                                                      \
+                     : _PyObject_AssertFailed((obj), #expr, (msg), __FILE__, __LINE__, \
+                                              __func__))
+#else
+#define _PyObject_ASSERT_WITH_MSG(obj, expr, msg) ((void)0)
+#endif
+#define _PyObject_ASSERT(obj, expr) _PyObject_ASSERT_WITH_MSG((obj), expr, NULL)
+
 /* Errors (PyErr_SetString / PyErr_NoMemory). */
 void hl_err_set(hl_runtime_t *rt, hl_error_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
