@@ -20,11 +20,16 @@
 #define HL_GC_PREFETCH_H
 
 /* The distance D in list nodes, and the most items per object whose heads
- * the near stage prefetches. */
+ * the near stage prefetches.  Below GC_PREFETCH_MIN_OBJECTS objects (about
+ * 3 MB of lists: a last-level cache) the lines are mostly cached already
+ * and prefetching only costs, so the walks skip it. */
 #define GC_PREFETCH_DISTANCE 8
 #define GC_PREFETCH_MAX_ITEMS 8
+#define GC_PREFETCH_MIN_OBJECTS 32768
 _Static_assert(GC_PREFETCH_DISTANCE > 0 && GC_PREFETCH_MAX_ITEMS > 0,
                "prefetch distances are positive");
+_Static_assert(GC_PREFETCH_MIN_OBJECTS > 2 * GC_PREFETCH_DISTANCE,
+               "prefetching only lists much longer than the look-ahead");
 
 #define gc_prefetch(p) __builtin_prefetch((const void *)(p), 1, 3)
 
@@ -90,23 +95,6 @@ static inline PyGC_Head *gc_ahead_next(PyGC_Head *g)
     return (PyGC_Head *)(g->_gc_next & ~NEXT_MASK_UNREACHABLE);
 }
 
-static inline void gc_ahead_init(gc_ahead_t *a, PyGC_Head *head, PyGC_Head *start)
-{
-    a->head = head;
-    a->near = start;
-    a->far = start;
-    for (int i = 0; i < GC_PREFETCH_DISTANCE && a->far != head; i++) {
-        gc_prefetch_far(a->far);
-        a->far = gc_ahead_next(a->far);
-    }
-    for (int i = 0; i < GC_PREFETCH_DISTANCE && a->far != head; i++) {
-        gc_prefetch_far(a->far);
-        a->far = gc_ahead_next(a->far);
-        gc_prefetch_near(a->near);
-        a->near = gc_ahead_next(a->near);
-    }
-}
-
 static inline void gc_ahead_step(gc_ahead_t *a)
 {
     if (a->far != a->head) {
@@ -117,6 +105,19 @@ static inline void gc_ahead_step(gc_ahead_t *a)
         gc_prefetch_near(a->near);
         a->near = gc_ahead_next(a->near);
     }
+}
+
+static inline void gc_ahead_init(gc_ahead_t *a, PyGC_Head *head, PyGC_Head *start)
+{
+    a->head = head;
+    a->near = start;
+    a->far = start;
+    for (int i = 0; i < GC_PREFETCH_DISTANCE && a->far != head; i++) {
+        gc_prefetch_far(a->far);
+        a->far = gc_ahead_next(a->far);
+    }
+    for (int i = 0; i < GC_PREFETCH_DISTANCE && a->far != head; i++)
+        gc_ahead_step(a);
 }
 
 /* For walks that free objects ahead of themselves (delete_garbage): from

@@ -63,16 +63,32 @@
 
 /* Set all gc_refs = ob_refcnt.  After this, gc_refs is > 0 and the
  * PREV_MASK_COLLECTING bit is set for all objects in containers. */
-static void update_refs(PyGC_Head *containers)
+/* heaplab: what update_refs saw of the list on its walk (ob_type sits
+ * beside ob_refcnt, so this costs no memory traffic): its size, to decide
+ * on prefetching, and whether a later untrack_tuples or untrack_dicts walk
+ * can find anything to do. */
+typedef struct {
+    ssize_t n;
+    bool has_tuple;
+    bool has_dict;
+} young_census_t;
+
+static void update_refs(PyGC_Head *containers, young_census_t *census)
 {
+    ssize_t n = 0;
+    bool tuples = false, dicts = false;
     PyGC_Head *gc = GC_NEXT(containers);
-    for (; gc != containers; gc = GC_NEXT(gc)) {
+    for (; gc != containers; gc = GC_NEXT(gc), n++) {
+        const hl_type_t *tp = Py_TYPE(FROM_GC(gc));
+        tuples |= tp == &hl_tuple_type;
+        dicts |= tp == &hl_dict_type;
         gc_reset_refs(gc, Py_REFCNT(FROM_GC(gc)));
         /* Python's cyclic gc should never see an incoming refcount of 0:
          * if something decref'ed to 0, it should have been deallocated
          * immediately at that time. */
         _PyObject_ASSERT_WITH_MSG(FROM_GC(gc), gc_get_refs(gc) != 0, "refcount is too small");
     }
+    *census = (young_census_t){n, tuples, dicts};
 }
 
 /* A traversal callback for subtract_refs. */
@@ -90,19 +106,44 @@ static int visit_decref(hl_object_t *op, void *parent)
     return 0;
 }
 
+/* heaplab: the built-in containers' tp_traverse, inlined into the two
+ * walks that visit every referent (lists and tuples visit their items last
+ * to first, as list_traverse and tupletraverse do), so the common case
+ * makes no indirect call per object and none per item.  Same visits, same
+ * order. */
+#define GC_TRAVERSE_INLINE(op, visit, arg)                                      \
+    do {                                                                         \
+        const hl_type_t *_tp = Py_TYPE(op);                                      \
+        hl_object_t **_items;                                                    \
+        ssize_t _i;                                                              \
+        if (_tp == &hl_list_type)                                                \
+            _items = ((PyListObject *)(op))->ob_item;                            \
+        else if (_tp == &hl_tuple_type)                                          \
+            _items = ((PyTupleObject *)(op))->ob_item;                           \
+        else {                                                                   \
+            _tp->tp_traverse((op), (visit), (arg));                              \
+            break;                                                               \
+        }                                                                        \
+        for (_i = Py_SIZE(op); --_i >= 0;)                                       \
+            if (_items[_i] != NULL)                                              \
+                (void)visit(_items[_i], (arg));                                  \
+    } while (0)
+
 /* Subtract internal references from gc_refs.  After this, gc_refs is >= 0
  * for all objects in containers, and is GC_REACHABLE for all tracked gc
  * objects not in containers.  The ones with gc_refs > 0 are directly
  * reachable from outside containers, and so can't be collected. */
-static void subtract_refs(PyGC_Head *containers)
+static void subtract_refs(PyGC_Head *containers, bool prefetch)
 {
     PyGC_Head *gc = GC_NEXT(containers);
     gc_ahead_t ahead;
-    gc_ahead_init(&ahead, containers, gc);
+    if (prefetch)
+        gc_ahead_init(&ahead, containers, gc);
     for (; gc != containers; gc = GC_NEXT(gc)) {
-        gc_ahead_step(&ahead);
+        if (prefetch)
+            gc_ahead_step(&ahead);
         hl_object_t *op = FROM_GC(gc);
-        Py_TYPE(op)->tp_traverse(op, visit_decref, op);
+        GC_TRAVERSE_INLINE(op, visit_decref, op);
     }
 }
 
@@ -170,13 +211,14 @@ static int visit_reachable(hl_object_t *op, void *arg)
  * doubly linked list after this function.  But _gc_next in unreachable list
  * has NEXT_MASK_UNREACHABLE flag.  So we can not gc_list_* functions for
  * unreachable until we remove the flag. */
-static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable)
+static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable, bool prefetch)
 {
     /* previous elem in the young list, used for restore gc_prev. */
     PyGC_Head *prev = young;
     PyGC_Head *gc = GC_NEXT(young);
     gc_ahead_t ahead;
-    gc_ahead_init(&ahead, young, gc);
+    if (prefetch)
+        gc_ahead_init(&ahead, young, gc);
 
     /* Invariants:  all objects "to the left" of us in young are reachable
      * (directly or indirectly) from outside the young list as it was at
@@ -187,7 +229,8 @@ static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable)
      * left of us in 'young' now have been scanned, and no objects here or
      * to the right have been scanned yet. */
     while (gc != young) {
-        gc_ahead_step(&ahead);
+        if (prefetch)
+            gc_ahead_step(&ahead);
         if (gc_get_refs(gc)) {
             /* gc is definitely reachable from outside the original 'young'.
              * Mark it as such, and traverse its pointers to find any other
@@ -196,7 +239,7 @@ static void move_unreachable(PyGC_Head *young, PyGC_Head *unreachable)
              * wait until it returns to determine the next object to visit. */
             hl_object_t *op = FROM_GC(gc);
             _PyObject_ASSERT_WITH_MSG(op, gc_get_refs(gc) > 0, "refcount is too small");
-            Py_TYPE(op)->tp_traverse(op, visit_reachable, young);
+            GC_TRAVERSE_INLINE(op, visit_reachable, young);
             /* relink gc_prev to prev element. */
             _PyGCHead_SET_PREV(gc, prev);
             /* gc is not COLLECTING state after here. */
@@ -291,16 +334,24 @@ static int has_legacy_finalizer(hl_object_t *op)
     return Py_TYPE(op)->tp_del != NULL;
 }
 
+/* heaplab: what move_legacy_finalizers saw on its walk over the garbage,
+ * so later phases can tell when they have nothing to do without walking it
+ * again.  Each count is an upper bound for what stays in `unreachable`,
+ * since move_legacy_finalizer_reachable may still take objects away. */
+typedef struct {
+    ssize_t total;     /* objects in unreachable on entry */
+    ssize_t finalize;  /* with a tp_finalize not yet run */
+    ssize_t weak;      /* weakrefs, or objects with weakrefs to them */
+} garbage_census_t;
+
 /* Move the objects in unreachable with tp_del slots into `finalizers`.
  *
  * This function also removes NEXT_MASK_UNREACHABLE flag from _gc_next in
- * unreachable.  heaplab: returns how many of the objects it leaves in
- * unreachable have a tp_finalize not yet run (an upper bound on what
- * finalize_garbage will call, since move_legacy_finalizer_reachable may
- * still take some away). */
-static ssize_t move_legacy_finalizers(PyGC_Head *unreachable, PyGC_Head *finalizers)
+ * unreachable. */
+static void move_legacy_finalizers(PyGC_Head *unreachable, PyGC_Head *finalizers,
+                                   garbage_census_t *census)
 {
-    ssize_t nfinalize = 0;
+    *census = (garbage_census_t){0, 0, 0};
     PyGC_Head *gc, *next;
     hl_assert_internal((unreachable->_gc_next & NEXT_MASK_UNREACHABLE) == 0);
 
@@ -312,15 +363,19 @@ static ssize_t move_legacy_finalizers(PyGC_Head *unreachable, PyGC_Head *finaliz
         gc->_gc_next &= ~NEXT_MASK_UNREACHABLE;
         next = (PyGC_Head *)gc->_gc_next;
 
+        census->total++;
         if (has_legacy_finalizer(op)) {
             gc_clear_collecting(gc);
             gc_list_move(gc, finalizers);
+            continue;
         }
-        else if (Py_TYPE(op)->tp_finalize != NULL && !_PyGCHead_FINALIZED(gc)) {
-            nfinalize++;
-        }
+        const hl_type_t *tp = Py_TYPE(op);
+        if (tp->tp_finalize != NULL && !_PyGCHead_FINALIZED(gc))
+            census->finalize++;
+        if (PyWeakref_Check(op)
+            || (_PyType_SUPPORTS_WEAKREFS(tp) && *_PyObject_GET_WEAKREFS_LISTPTR(op) != NULL))
+            census->weak++;
     }
-    return nfinalize;
 }
 
 static inline void clear_unreachable_mask(PyGC_Head *unreachable)
@@ -351,15 +406,18 @@ static int visit_move(hl_object_t *op, void *arg)
 }
 
 /* Move objects that are reachable from finalizers, from the unreachable set
- * into finalizers set. */
-static void move_legacy_finalizer_reachable(PyGC_Head *finalizers)
+ * into finalizers set.  heaplab: returns the size of `finalizers` then,
+ * i.e. how many objects left `unreachable` in all. */
+static ssize_t move_legacy_finalizer_reachable(PyGC_Head *finalizers)
 {
+    ssize_t n = 0;
     PyGC_Head *gc = GC_NEXT(finalizers);
-    for (; gc != finalizers; gc = GC_NEXT(gc)) {
+    for (; gc != finalizers; gc = GC_NEXT(gc), n++) {
         /* Note that the finalizers list may grow during this. */
         hl_object_t *op = FROM_GC(gc);
         Py_TYPE(op)->tp_traverse(op, visit_move, finalizers);
     }
+    return n;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -558,15 +616,17 @@ static void gc_list_clear_collecting(PyGC_Head *collectable)
         gc_clear_collecting(gc);
 }
 
-static void deduce_unreachable(PyGC_Head *base, PyGC_Head *unreachable)
+static void deduce_unreachable(PyGC_Head *base, PyGC_Head *unreachable,
+                               young_census_t *census)
 {
     validate_list(base, collecting_clear_unreachable_clear);
     /* Using ob_refcnt and gc_refs, calculate which objects in the container
      * set are reachable from outside the set (i.e., have a refcount greater
      * than 0 when all the references within the set are taken into
      * account). */
-    update_refs(base); /* gc_prev is used for gc_refs */
-    subtract_refs(base);
+    update_refs(base, census); /* gc_prev is used for gc_refs */
+    bool prefetch = census->n >= GC_PREFETCH_MIN_OBJECTS;
+    subtract_refs(base, prefetch);
 
     /* Leave everything reachable from outside base in base, and move
      * everything else (in base) to unreachable.
@@ -598,7 +658,7 @@ static void deduce_unreachable(PyGC_Head *base, PyGC_Head *unreachable)
      * collections.  It can cost more only the first time the chain is
      * scanned. */
     gc_list_init(unreachable);
-    move_unreachable(base, unreachable); /* gc_prev is pointer again */
+    move_unreachable(base, unreachable, prefetch); /* gc_prev is pointer again */
     validate_list(base, collecting_clear_unreachable_clear);
     validate_list(unreachable, collecting_set_unreachable_set);
 }
@@ -631,7 +691,8 @@ static inline void handle_resurrected_objects(PyGC_Head *unreachable,
      * will have the PREV_MARK_COLLECTING set, but the objects are going to
      * be removed so we can skip the expense of clearing the flag. */
     PyGC_Head *resurrected = unreachable;
-    deduce_unreachable(resurrected, still_unreachable);
+    young_census_t census;
+    deduce_unreachable(resurrected, still_unreachable, &census);
     clear_unreachable_mask(still_unreachable);
 
     /* Move the resurrected objects to the old generation for future
@@ -648,7 +709,7 @@ static void debug_cycle(const char *msg, hl_object_t *op)
  * tricky business as the lists can be changing and we don't know which
  * objects may be freed.  It is possible I screwed something up here. */
 static void delete_garbage(hl_runtime_t *rt, GCState *gcstate, PyGC_Head *collectable,
-                           PyGC_Head *old)
+                           PyGC_Head *old, bool prefetch)
 {
     while (!gc_list_is_empty(collectable)) {
         PyGC_Head *gc = GC_NEXT(collectable);
@@ -657,7 +718,8 @@ static void delete_garbage(hl_runtime_t *rt, GCState *gcstate, PyGC_Head *collec
         _PyObject_ASSERT_WITH_MSG(op, Py_REFCNT(op) > 0, "refcount is too small");
         /* Any object ahead may die in this tp_clear, so no cursor survives
          * an iteration: look ahead afresh from the list's current head. */
-        gc_prefetch_from(collectable, gc);
+        if (prefetch)
+            gc_prefetch_from(collectable, gc);
 
         if (gcstate->debug & HL_GC_DEBUG_SAVEALL) {
             if (_PyList_Append(rt, gcstate->garbage, op) < 0)
@@ -770,24 +832,25 @@ ssize_t gc_collect_main(hl_runtime_t *rt, int generation, ssize_t *n_collected,
         old = young;
     validate_list(old, collecting_clear_unreachable_clear);
 
-    deduce_unreachable(young, &unreachable);
+    young_census_t ycensus;
+    deduce_unreachable(young, &unreachable, &ycensus);
 
-    bool has_dicts;
-    ssize_t nyoung = untrack_tuples(young, &has_dicts);
+    /* heaplab: the untracking walks run only when the census says they can
+     * find something; the survivors' count, which CPython takes with
+     * gc_list_size, comes from untrack_tuples' walk, or else from the
+     * census less the garbage (counted below, on its own walk). */
+    bool has_dicts = ycensus.has_dict;
+    ssize_t nyoung = ycensus.has_tuple ? untrack_tuples(young, &has_dicts) : -1;
+    ssize_t ndicts_untracked = 0;
     /* Move reachable objects to next generation. */
     if (young != old) {
-        if (generation == NUM_GENERATIONS - 2)
-            gcstate->long_lived_pending += nyoung; /* gc_list_size(young) */
         gc_list_merge(young, old);
     }
     else {
         /* We only un-track dicts in full collections, to avoid quadratic
            dict build-up. See issue #14775. */
         if (has_dicts)
-            nyoung -= untrack_dicts(young);
-        gcstate->long_lived_pending = 0;
-        gcstate->long_lived_total = nyoung; /* gc_list_size(young) */
-        hl_assert_expensive(nyoung == gc_list_size(young));
+            ndicts_untracked = untrack_dicts(young);
     }
 
     /* All objects in unreachable are trash, but objects reachable from
@@ -795,11 +858,26 @@ ssize_t gc_collect_main(hl_runtime_t *rt, int generation, ssize_t *n_collected,
     gc_list_init(&finalizers);
     /* NEXT_MASK_UNREACHABLE is cleared here.  After
      * move_legacy_finalizers(), unreachable is normal list. */
-    ssize_t nfinalize = move_legacy_finalizers(&unreachable, &finalizers);
+    garbage_census_t census;
+    move_legacy_finalizers(&unreachable, &finalizers, &census);
     /* finalizers contains the unreachable objects with a legacy finalizer;
      * unreachable objects reachable *from* those are also uncollectable,
      * and we move those into the finalizers list too. */
-    move_legacy_finalizer_reachable(&finalizers);
+    ssize_t nunreachable = census.total - move_legacy_finalizer_reachable(&finalizers);
+
+    /* The generation bookkeeping, with the survivors' count. */
+    if (nyoung < 0)
+        nyoung = ycensus.n - census.total;
+    nyoung -= ndicts_untracked;
+    if (young != old) {
+        if (generation == NUM_GENERATIONS - 2)
+            gcstate->long_lived_pending += nyoung; /* gc_list_size(young) */
+    }
+    else {
+        gcstate->long_lived_pending = 0;
+        gcstate->long_lived_total = nyoung; /* gc_list_size(young) */
+        hl_assert_expensive(nyoung == gc_list_size(young));
+    }
 
     validate_list(&finalizers, collecting_clear_unreachable_clear);
     validate_list(&unreachable, collecting_set_unreachable_clear);
@@ -811,14 +889,17 @@ ssize_t gc_collect_main(hl_runtime_t *rt, int generation, ssize_t *n_collected,
     }
 
     /* Clear weakrefs and invoke callbacks as necessary. */
+    /* heaplab: with no weakref in the garbage and none to it, the walk
+     * would find nothing to clear and no callback to call. */
     ssize_t ncallbacks = 0;
-    m += handle_weakrefs(rt, &unreachable, old, &ncallbacks);
+    if (census.weak > 0)
+        m += handle_weakrefs(rt, &unreachable, old, &ncallbacks);
 
     validate_list(old, collecting_clear_unreachable_clear);
     validate_list(&unreachable, collecting_set_unreachable_clear);
 
     /* Call tp_finalize on objects which have one. */
-    ssize_t nfinalized = nfinalize > 0 ? finalize_garbage(rt, &unreachable) : 0;
+    ssize_t nfinalized = census.finalize > 0 ? finalize_garbage(rt, &unreachable) : 0;
 
     /* Handle any objects that may have resurrected after the call to
      * 'finalize_garbage' and continue the collection with the objects that
@@ -832,19 +913,23 @@ ssize_t gc_collect_main(hl_runtime_t *rt, int generation, ssize_t *n_collected,
      * same set, order and flags (COLLECTING set, UNREACHABLE clear) without
      * the two extra passes. */
     PyGC_Head final_unreachable;
+    ssize_t ngarbage;
     if (nfinalized == 0 && ncallbacks == 0) {
         gc_list_init(&final_unreachable);
         gc_list_merge(&unreachable, &final_unreachable);
+        ngarbage = nunreachable;
+        hl_assert_expensive(ngarbage == gc_list_size(&final_unreachable));
     }
     else {
         handle_resurrected_objects(&unreachable, &final_unreachable, old);
+        ngarbage = gc_list_size(&final_unreachable);
     }
 
     /* Call tp_clear on objects in the final_unreachable set.  This will
      * cause the reference cycles to be broken.  It may also cause some
      * objects in finalizers to be freed. */
-    m += gc_list_size(&final_unreachable);
-    delete_garbage(rt, gcstate, &final_unreachable, old);
+    m += ngarbage;
+    delete_garbage(rt, gcstate, &final_unreachable, old, ngarbage >= GC_PREFETCH_MIN_OBJECTS);
 
     /* Collect statistics on uncollectable objects found and print debugging
      * information. */

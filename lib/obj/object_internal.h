@@ -32,6 +32,13 @@
 #include "heaplab/gc.h"
 #include "heaplab/object.h"
 
+/* Everything declared below keeps CPython's names (_Py_Dealloc,
+ * PyObject_GC_Del, _PyTuple_MaybeUntrack, ...), and every heaplab binary
+ * also links libpython, which exports the same names.  Hidden visibility
+ * keeps heaplab's out of the dynamic symbol table, so neither side can bind
+ * to the other's; only the hl_* API of the public headers is exported. */
+#pragma GCC visibility push(hidden)
+
 struct hl_object_s {
     ssize_t ob_refcnt;
     const hl_type_t *ob_type;
@@ -197,6 +204,8 @@ void PyObject_CallFinalizer(hl_runtime_t *rt, hl_object_t *op);
 #include "gc_internal.h"
 #include "types_internal.h"
 #include "runtime_internal.h"
+
+#pragma GCC visibility pop
 
 static inline void _Py_NewReference(hl_runtime_t *rt, hl_object_t *op)
 {
