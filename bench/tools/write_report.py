@@ -79,7 +79,12 @@ def main():
              ("traces.json", "the same, with each replay's full JSON"),
              ("churn.md", "small-object churn benchmark (Google Benchmark): time per "
               "allocation+free and memory held, per allocator"),
-             ("churn.json", "Google Benchmark's JSON for it, every repetition")]
+             ("churn.json", "Google Benchmark's JSON for it, every repetition"),
+             ("scripts.txt", "heap scripts (the corpus and 100 generated), heaplab on every "
+              "allocator against CPython 3.11, line by line"),
+             ("gc.md", "full collections: time per object, heaplab's collector next to "
+              "CPython 3.11's gc.collect() on the same graphs"),
+             ("gc.json", "Google Benchmark's JSON for it, every repetition")]
     for path in sorted(glob.glob("results/churn_compare_*.txt")):
         name = os.path.basename(path)
         links.append((name, "compare.py: " + name[len("churn_compare_"):-4].replace("_", " ")))
@@ -98,6 +103,11 @@ def main():
     else:
         md.append("- Trace replays: none (%s)" % (
             traces.get("note") or "no bundled trace in corpus/traces/."))
+    if os.path.exists("results/scripts.txt"):
+        with open("results/scripts.txt") as f:
+            lines = [l.strip() for l in f if l.strip()]
+        md.append("- Heap scripts, heaplab vs CPython 3.11: %s." % (
+            lines[-1] if lines else "no output"))
     md.append("- Benchmarks: %s." % ("completed" if args.bench_ok == "yes" else "FAILED"))
     md.append("")
     md += ["## Machine", "",
