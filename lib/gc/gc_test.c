@@ -33,80 +33,27 @@
 #include "heaplab/allocator.h"
 #include "heaplab/gc.h"
 #include "heaplab/object.h"
+#include "rt_test_util.h"
 
 /* ---------------------------------------------------------------------- */
 /* Helpers */
 
-/* The runtime a test has open, so that a failing test's teardown can still
- * destroy it (the sanitizers' leak check then stays quiet about it). */
-static hl_runtime_t *live_rt;
 
-static hl_runtime_t *make_runtime(const char *allocator)
-{
-    char err[256] = "";
-    hl_runtime_t *rt = NULL;
-    assert_null(live_rt);
-    if (hl_runtime_create(allocator, NULL, &rt, err, sizeof err) != 0)
-        fail_msg("hl_runtime_create(%s): %s", allocator, err);
-    live_rt = rt;
-    return rt;
-}
 
-static void destroy(hl_runtime_t *rt)
-{
-    assert_ptr_equal(rt, live_rt);
-    live_rt = NULL;
-    hl_runtime_destroy(rt);
-}
 
-static int destroy_live(void **state)
-{
-    (void)state;
-    if (live_rt != NULL) {
-        hl_runtime_t *rt = live_rt;
-        live_rt = NULL;
-        hl_runtime_destroy(rt);
-    }
-    return 0;
-}
 
 /* test_gc's module state: gc disabled, a full collection done. */
 static hl_runtime_t *fresh(void)
 {
-    hl_runtime_t *rt = make_runtime("pymalloc");
+    hl_runtime_t *rt = rt_make("pymalloc");
     hl_gc_disable(rt);
     hl_gc_collect(rt, 2);
     return rt;
 }
 
-static hl_object_t *list_new(hl_runtime_t *rt)
-{
-    hl_object_t *l = hl_list_new(rt);
-    assert_non_null(l);
-    return l;
-}
 
-static void append(hl_runtime_t *rt, hl_object_t *l, hl_object_t *v)
-{
-    assert_int_equal(hl_list_append(rt, l, v), 0);
-}
 
-static void append_new(hl_runtime_t *rt, hl_object_t *l, hl_object_t *v)
-{
-    assert_non_null(v);
-    append(rt, l, v);
-    hl_decref(rt, v);
-}
 
-static hl_type_t *type_new(hl_runtime_t *rt, const char *name,
-                           void (*finalize)(hl_runtime_t *, hl_object_t *, void *),
-                           void (*del)(hl_runtime_t *, hl_object_t *, void *), void *user)
-{
-    hl_instance_hooks_t hooks = {finalize, del, user};
-    hl_type_t *tp = hl_instance_type_new(rt, name, &hooks);
-    assert_non_null(tp);
-    return tp;
-}
 
 static void set_threshold3(hl_runtime_t *rt, int t0, int t1, int t2)
 {
@@ -183,7 +130,7 @@ static void prog_finalize(hl_runtime_t *rt, hl_object_t *self, void *user)
     prog_t *p = user;
     p->finalizes++;
     if (p->zombies != NULL && rnd_below(p, 3) == 0)
-        append(rt, p->zombies, self);
+        t_append(rt, p->zombies, self);
 }
 
 static void prog_del(hl_runtime_t *rt, hl_object_t *self, void *user)
@@ -197,11 +144,11 @@ static void prog_wr_callback(hl_runtime_t *rt, hl_object_t *self, hl_object_t *a
     prog_t *p = user;
     p->callbacks++;
     assert_null(hl_weakref_get(arg));
-    hl_object_t *l = list_new(rt);
-    append(rt, l, arg);
-    append_new(rt, l, hl_float_new(rt, 1.0));
+    hl_object_t *l = t_list_new(rt);
+    t_append(rt, l, arg);
+    t_append_new(rt, l, hl_float_new(rt, 1.0));
     if (p->zombies != NULL && rnd_below(p, 4) == 0)
-        append(rt, p->zombies, l);
+        t_append(rt, p->zombies, l);
     hl_decref(rt, l);
 }
 
@@ -250,9 +197,9 @@ static void break_garbage(prog_t *p)
 {
     hl_runtime_t *rt = p->rt;
     hl_object_t *garbage = hl_gc_garbage(rt);
-    hl_object_t *items = list_new(rt);
+    hl_object_t *items = t_list_new(rt);
     for (size_t i = 0; i < hl_list_size(garbage); i++)
-        append(rt, items, hl_list_get(garbage, i));
+        t_append(rt, items, hl_list_get(garbage, i));
     hl_list_clear(rt, garbage);
     for (size_t i = 0; i < hl_list_size(items); i++) {
         hl_object_t *o = hl_list_get(items, i);
@@ -280,7 +227,7 @@ static void prog_step(prog_t *p)
         fprintf(stderr, "op %d: %u root %zu\n", p->op, op, r);
 
     if (op < 8) {                               /* [] */
-        set_root(p, r, list_new(rt));
+        set_root(p, r, t_list_new(rt));
     } else if (op < 13) {                       /* {} */
         o = hl_dict_new(rt);
         assert_non_null(o);
@@ -314,11 +261,11 @@ static void prog_step(prog_t *p)
             assert_non_null(o);
             set_root(p, r, o);
         }
-    } else if (op < 46) {                       /* l.append(v) */
+    } else if (op < 46) {                       /* l.t_append(v) */
         hl_object_t *l = pick_kind(p, HL_KIND_LIST);
         if (l) {
             hl_object_t *v = value(p);
-            append(rt, l, v);
+            t_append(rt, l, v);
             hl_decref(rt, v);
         }
     } else if (op < 53) {                       /* d[k] = v */
@@ -504,7 +451,7 @@ static void run_program(const char *allocator, uint64_t seed, int nops)
     static prog_t prog;      /* static: a failing program leaks nothing */
     prog_t *p = &prog;
     memset(p, 0, sizeof *p);
-    p->rt = make_runtime(allocator);
+    p->rt = rt_make(allocator);
     p->seed = seed;
     p->trace = getenv("HL_GC_TEST_TRACE") != NULL;
     p->rng = seed * UINT64_C(0x9E3779B97F4A7C15) + 1;
@@ -514,12 +461,12 @@ static void run_program(const char *allocator, uint64_t seed, int nops)
     hl_runtime_usage_t start;
     hl_runtime_usage(rt, &start);
 
-    p->types[0] = type_new(rt, "Plain", NULL, NULL, NULL);
-    p->types[1] = type_new(rt, "Fin", prog_finalize, NULL, p);
-    p->types[2] = type_new(rt, "Del", NULL, prog_del, p);
-    p->types[3] = type_new(rt, "FinDel", prog_finalize, prog_del, p);
-    p->types[4] = type_new(rt, "Plain2", NULL, NULL, NULL);
-    p->zombies = list_new(rt);
+    p->types[0] = t_type_new(rt, "Plain", NULL, NULL, NULL);
+    p->types[1] = t_type_new(rt, "Fin", prog_finalize, NULL, p);
+    p->types[2] = t_type_new(rt, "Del", NULL, prog_del, p);
+    p->types[3] = t_type_new(rt, "FinDel", prog_finalize, prog_del, p);
+    p->types[4] = t_type_new(rt, "Plain2", NULL, NULL, NULL);
+    p->zombies = t_list_new(rt);
     p->wrcb = hl_callable_new(rt, prog_wr_callback, NULL, p);
     assert_non_null(p->wrcb);
     assert_int_equal(hl_gc_callback_add(rt, prog_gc_callback, p), 0);
@@ -591,7 +538,7 @@ static void run_program(const char *allocator, uint64_t seed, int nops)
                  "MEM blocks %zd -> %zd",
                  allocator, (unsigned long long)seed, start.objects, end.objects,
                  start.obj_blocks, end.obj_blocks, start.mem_blocks, end.mem_blocks);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* HL_GC_TEST_SEED=s [HL_GC_TEST_NOPS=n] runs that one program (on
@@ -632,7 +579,7 @@ static void test_random_graph_programs_every_allocator(void **state)
  *   s0 = collections of get_stats(); gc.set_threshold(*t)
  *   gc.collect()                                    # count = (0, 0, 0)
  *   gc.enable()
- *   for i in range(K): more.append([])
+ *   for i in range(K): more.t_append([])
  *   gc.disable(); deltas of collections (minus that one collect), get_count()
  * The first rows are the 25% rule: after 253 allocations count[2] is 42
  * (> threshold 1), yet no full collection happened, since
@@ -666,10 +613,10 @@ static void test_automatic_collection(void **state)
     for (size_t c = 0; c < sizeof automatic_cases / sizeof automatic_cases[0]; c++) {
         hl_runtime_t *rt = fresh();
         hl_gc_freeze(rt);
-        hl_object_t *keep = list_new(rt);
+        hl_object_t *keep = t_list_new(rt);
         for (int i = 0; i < automatic_cases[c].nkeep; i++)
-            append_new(rt, keep, hl_list_new(rt));
-        hl_object_t *more = list_new(rt);
+            t_append_new(rt, keep, hl_list_new(rt));
+        hl_object_t *more = t_list_new(rt);
         hl_gc_collect(rt, 2);
         assert_int_equal(hl_gc_generation_size(rt, 2), automatic_cases[c].nkeep + 2);
         ssize_t s0[3], s1[3];
@@ -680,7 +627,7 @@ static void test_automatic_collection(void **state)
         s0[2]++;
         hl_gc_enable(rt);
         for (int i = 0; i < automatic_cases[c].K; i++)
-            append_new(rt, more, hl_list_new(rt));
+            t_append_new(rt, more, hl_list_new(rt));
         hl_gc_disable(rt);
         collections(rt, s1);
         get_count(rt, count);
@@ -699,7 +646,7 @@ static void test_automatic_collection(void **state)
         assert_true(hl_gc_check(rt, true));
         hl_decref(rt, keep);
         hl_decref(rt, more);
-        destroy(rt);
+        rt_destroy(rt);
     }
 }
 
@@ -712,7 +659,7 @@ static void test_threshold_10(void **state)
 {
     (void)state;
     hl_runtime_t *rt = fresh();
-    hl_object_t *keep = list_new(rt);
+    hl_object_t *keep = t_list_new(rt);
     int ten = 10;
     hl_gc_set_threshold(rt, &ten, 1);
     hl_gc_collect(rt, 2);
@@ -720,7 +667,7 @@ static void test_threshold_10(void **state)
     collections(rt, s0);
     hl_gc_enable(rt);
     for (int k = 1; k <= 50; k++) {
-        hl_object_t *l = list_new(rt);
+        hl_object_t *l = t_list_new(rt);
         collections(rt, s);
         assert_int_equal(s[0] - s0[0], k / 11);
         int count[3];
@@ -729,11 +676,11 @@ static void test_threshold_10(void **state)
         assert_true(hl_gc_is_tracked(l));
         if (k % 11 == 0)   /* collected just before l was tracked: l alone */
             assert_int_equal(hl_gc_generation_size(rt, 0), 1);
-        append_new(rt, keep, l);
+        t_append_new(rt, keep, l);
     }
     hl_gc_disable(rt);
     hl_decref(rt, keep);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* gc.set_threshold(0); gc.enable(); keep = [[] for i in range(5000)]
@@ -748,9 +695,9 @@ static void test_threshold_0(void **state)
     ssize_t s0[3], s1[3];
     collections(rt, s0);
     hl_gc_enable(rt);
-    hl_object_t *keep = list_new(rt);
+    hl_object_t *keep = t_list_new(rt);
     for (int i = 0; i < 5000; i++)
-        append_new(rt, keep, hl_list_new(rt));
+        t_append_new(rt, keep, hl_list_new(rt));
     hl_gc_disable(rt);
     collections(rt, s1);
     for (int g = 0; g < 3; g++)
@@ -759,7 +706,7 @@ static void test_threshold_0(void **state)
     get_count(rt, count);
     assert_int_equal(count[0], 5001);
     hl_decref(rt, keep);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* No automatic collection while an exception is set: _PyObject_GC_Link
@@ -772,7 +719,7 @@ static void test_no_automatic_collection_with_error_set(void **state)
     hl_runtime_t *rt = fresh();
     int ten = 10;
     hl_gc_set_threshold(rt, &ten, 1);
-    hl_object_t *keep = list_new(rt);
+    hl_object_t *keep = t_list_new(rt);
     hl_gc_collect(rt, 2);
     assert_null(hl_list_pop(rt, keep, -1));       /* IndexError, left set */
     assert_int_equal(hl_runtime_error(rt), HL_ERR_INDEX);
@@ -780,16 +727,16 @@ static void test_no_automatic_collection_with_error_set(void **state)
     collections(rt, s0);
     hl_gc_enable(rt);
     for (int i = 0; i < 20; i++)
-        append_new(rt, keep, hl_list_new(rt));
+        t_append_new(rt, keep, hl_list_new(rt));
     collections(rt, s1);
     assert_int_equal(s1[0], s0[0]);
     hl_runtime_clear_error(rt);
-    append_new(rt, keep, hl_list_new(rt));        /* count0 21 > 10: now */
+    t_append_new(rt, keep, hl_list_new(rt));        /* count0 21 > 10: now */
     collections(rt, s1);
     assert_int_equal(s1[0], s0[0] + 1);
     hl_gc_disable(rt);
     hl_decref(rt, keep);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* A collection started while one runs does nothing: gc.collect() in a
@@ -812,7 +759,7 @@ static void test_collect_while_collecting(void **state)
     (void)state;
     hl_runtime_t *rt = fresh();
     nested_t n = {-1, 0};
-    hl_type_t *tp = type_new(rt, "N", nested_finalize, NULL, &n);
+    hl_type_t *tp = t_type_new(rt, "N", nested_finalize, NULL, &n);
     hl_object_t *o = hl_instance_new(rt, tp, 1);
     hl_instance_set(rt, o, 0, o);
     hl_decref(rt, o);
@@ -824,7 +771,7 @@ static void test_collect_while_collecting(void **state)
     assert_int_equal(n.inner, 0);
     assert_int_equal(s1[2], s0[2]);               /* the nested one did not count */
     assert_int_equal(s1[0], s0[0] + 1);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -883,7 +830,7 @@ static void test_untrack_tuples_order(void **state)
         hl_decref(rt, outer);
         hl_decref(rt, x);
         hl_decref(rt, two);
-        destroy(rt);
+        rt_destroy(rt);
     }
 }
 
@@ -898,7 +845,7 @@ static void test_untrack_tuples_items(void **state)
     (void)state;
     hl_runtime_t *rt = fresh();
     hl_object_t *x = hl_int_new(rt, 1);
-    hl_object_t *d = hl_dict_new(rt), *e = hl_dict_new(rt), *l = list_new(rt);
+    hl_object_t *d = hl_dict_new(rt), *e = hl_dict_new(rt), *l = t_list_new(rt);
     hl_object_t *empty = hl_tuple_new(rt, 0, NULL);
     hl_object_t *s = hl_str_from_cstr(rt, "a1"), *f = hl_float_new(rt, 1.5);
     hl_object_t *i2[2] = {empty, x}, *i3[2] = {s, f};
@@ -915,12 +862,12 @@ static void test_untrack_tuples_items(void **state)
     hl_object_t *all[] = {x, d, e, l, empty, s, f, t1, t2, t3, t4, t5};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         hl_decref(rt, all[k]);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* Dicts are untracked only by full collections (#14775):
  * ds = []
- * for i in range(100): d = {'a': []}; del d['a']; ds.append(d)
+ * for i in range(100): d = {'a': []}; del d['a']; ds.t_append(d)
  * (each d tracked); gc.collect(0); gc.collect(1): all still tracked, in
  * gen 1 then gen 2; gc.collect(2): none tracked.  Tuples, by contrast, go
  * at the first collection of any generation. */
@@ -928,14 +875,14 @@ static void test_dicts_untracked_only_by_full_collections(void **state)
 {
     (void)state;
     hl_runtime_t *rt = fresh();
-    hl_object_t *ds = list_new(rt);
+    hl_object_t *ds = t_list_new(rt);
     for (int i = 0; i < 100; i++) {
-        hl_object_t *d = hl_dict_new(rt), *l = list_new(rt);
+        hl_object_t *d = hl_dict_new(rt), *l = t_list_new(rt);
         assert_int_equal(hl_dict_setitem_cstr(rt, d, "a", l), 0);
         hl_decref(rt, l);
         assert_int_equal(hl_dict_delitem_cstr(rt, d, "a"), 0);
         assert_true(hl_gc_is_tracked(d));
-        append_new(rt, ds, d);
+        t_append_new(rt, ds, d);
     }
     ssize_t g2 = hl_gc_generation_size(rt, 2);
     hl_gc_collect(rt, 0);
@@ -949,12 +896,12 @@ static void test_dicts_untracked_only_by_full_collections(void **state)
         assert_false(hl_gc_is_tracked(hl_list_get(ds, (size_t)i)));
     assert_int_equal(hl_gc_generation_size(rt, 2), g2 + 1);
     /* untracked dicts become tracked again by a tracked value */
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     assert_int_equal(hl_dict_setitem_cstr(rt, hl_list_get(ds, 0), "b", l), 0);
     assert_true(hl_gc_is_tracked(hl_list_get(ds, 0)));
     hl_decref(rt, l);
     hl_decref(rt, ds);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -976,10 +923,10 @@ static void test_get_referrers(void **state)
 {
     (void)state;
     hl_runtime_t *rt = fresh();
-    hl_type_t *I = type_new(rt, "I", NULL, NULL, NULL);
+    hl_type_t *I = t_type_new(rt, "I", NULL, NULL, NULL);
     hl_object_t *x = hl_instance_new(rt, I, 2);
-    hl_object_t *a = list_new(rt);
-    append(rt, a, x);
+    hl_object_t *a = t_list_new(rt);
+    t_append(rt, a, x);
     hl_object_t *one = hl_int_new(rt, 1);
     hl_object_t *bx[2] = {x, one};
     hl_object_t *b = hl_tuple_new(rt, 2, bx);
@@ -988,9 +935,9 @@ static void test_get_referrers(void **state)
     hl_object_t *i = hl_instance_new(rt, I, 2);
     hl_instance_set(rt, i, 1, x);
     hl_gc_collect(rt, 0);
-    hl_object_t *c = list_new(rt);
-    append(rt, c, x);
-    append(rt, c, x);
+    hl_object_t *c = t_list_new(rt);
+    t_append(rt, c, x);
+    t_append(rt, c, x);
 
     hl_object_t *r = hl_gc_get_referrers(rt, &x, 1);
     assert_non_null(r);
@@ -1023,8 +970,8 @@ static void test_get_referrers(void **state)
     hl_decref(rt, r);
 
     hl_gc_freeze(rt);
-    hl_object_t *e = list_new(rt);
-    append(rt, e, x);
+    hl_object_t *e = t_list_new(rt);
+    t_append(rt, e, x);
     r = hl_gc_get_referrers(rt, &x, 1);
     assert_int_equal(hl_list_size(r), 1);
     assert_ptr_equal(hl_list_get(r, 0), e);
@@ -1037,18 +984,18 @@ static void test_get_referrers(void **state)
     hl_object_t *all[] = {x, a, one, b, d, i, c, i2, e};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         hl_decref(rt, all[k]);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Callbacks */
 
 /* log = []
- * def c3(p, i): log.append(('c3', p))
+ * def c3(p, i): log.t_append(('c3', p))
  * def c1(p, i):
- *     log.append(('c1', p, gc.collect()))
- *     if p == 'start': gc.callbacks.remove(c1); gc.callbacks.append(c3)
- * def c2(p, i): log.append(('c2', p))
+ *     log.t_append(('c1', p, gc.collect()))
+ *     if p == 'start': gc.callbacks.remove(c1); gc.callbacks.t_append(c3)
+ * def c2(p, i): log.t_append(('c2', p))
  * gc.callbacks[:] = [c1, c2]; gc.collect()
  * log == [('c1', 'start', 0), ('c3', 'start'), ('c2', 'stop'), ('c3', 'stop')]
  * (the list is walked by index while it changes: removing c1 shifts c2
@@ -1106,12 +1053,12 @@ static void test_callbacks_changed_during_a_phase(void **state)
     assert_int_equal(hl_gc_callback_remove(rt, c1, &log), -1);
     assert_int_equal(hl_gc_callback_remove(rt, c2, &log), 0);
     assert_int_equal(hl_gc_callback_remove(rt, c3, &log), 0);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* info for automatic and explicit collections:
- * gc.callbacks.append(cb); gc.set_threshold(1, 10, 10)? -- here (3, 1, 10)
- * l = []; l.append(l); del l; gc.collect(1)
+ * gc.callbacks.t_append(cb); gc.set_threshold(1, 10, 10)? -- here (3, 1, 10)
+ * l = []; l.t_append(l); del l; gc.collect(1)
  *   start {generation 1, collected 0, uncollectable 0}
  *   stop  {generation 1, collected 1, uncollectable 0}
  * automatic: allocations with threshold 3 run collections of generation 0,
@@ -1137,8 +1084,8 @@ static void test_callback_info(void **state)
     hl_runtime_t *rt = fresh();
     infolog_t log = {.n = 0};
     assert_int_equal(hl_gc_callback_add(rt, info_cb, &log), 0);
-    hl_object_t *l = list_new(rt);
-    append(rt, l, l);
+    hl_object_t *l = t_list_new(rt);
+    t_append(rt, l, l);
     hl_decref(rt, l);
     assert_int_equal(hl_gc_collect(rt, 1), 1);
     assert_int_equal(log.n, 2);
@@ -1155,12 +1102,12 @@ static void test_callback_info(void **state)
     hl_gc_collect(rt, 2);
     log.n = 0;
     set_threshold3(rt, 3, 1, 10);
-    hl_object_t *keep = list_new(rt);
+    hl_object_t *keep = t_list_new(rt);
     ssize_t s0[3], s1[3];
     collections(rt, s0);
     hl_gc_enable(rt);
     for (int i = 0; i < 12; i++)
-        append_new(rt, keep, hl_list_new(rt));
+        t_append_new(rt, keep, hl_list_new(rt));
     hl_gc_disable(rt);
     collections(rt, s1);
     /* 12 allocations after keep: collections at allocations 3 (keep is the
@@ -1179,28 +1126,28 @@ static void test_callback_info(void **state)
     assert_int_equal(s1[2] - s0[2], 0);
     assert_int_equal(hl_gc_callback_remove(rt, info_cb, &log), 0);
     hl_decref(rt, keep);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
 /* What collect() counts */
 
 /* class I: __slots__ = ('s0', 's1', '__weakref__'); calls = []
- * def cb(w): calls.append(w)
+ * def cb(w): calls.t_append(w)
  * A  o = I(); o.s0 = o; w = weakref.ref(o, cb); del o
  *    gc.collect(), len(calls), w() is None          -> 1, 1, True
  * B  o = I(); o.s0 = o; o.s1 = weakref.ref(o, cb); del o
  *    gc.collect(), len(calls)                       -> 2, 0  (trash weakref)
  * C  L = []; def cb2(w): L.clear()   # drops the weakref's last reference
- *    o = I(); o.s0 = o; L.append(weakref.ref(o, cb2)); del o
+ *    o = I(); o.s0 = o; L.t_append(weakref.ref(o, cb2)); del o
  *    gc.collect(), calls, len(L)                    -> 2, 1, 0  (the freed
  *    weakref counts as collected)
  * D  o = I(); o.s0 = o; w = weakref.ref(o); del o
  *    gc.collect(), w() is None                      -> 1, True
- * E  a = []; b = [a]; c = [b]; a.append(c); del a, b, c
+ * E  a = []; b = [a]; c = [b]; a.t_append(c); del a, b, c
  *    with DEBUG_SAVEALL: gc.collect(), len(gc.garbage) -> 3, 3
  * F  @with_tp_del class D: __slots__ = ('a',)
- *    class F: __slots__ = ('b',); def __del__(self): fin.append(1)
+ *    class F: __slots__ = ('b',); def __del__(self): fin.t_append(1)
  *    d = D(); f = F(); d.a = f; f.b = d; del d, f
  *    gc.collect()                                   -> 2
  *    gc.garbage == [the D], F not finalized, len(fin) == 0
@@ -1229,7 +1176,7 @@ static void test_what_collect_counts(void **state)
 {
     (void)state;
     hl_runtime_t *rt = fresh();
-    hl_type_t *I = type_new(rt, "I", NULL, NULL, NULL);
+    hl_type_t *I = t_type_new(rt, "I", NULL, NULL, NULL);
     wrcount_t wc = {0, NULL};
     hl_object_t *cb = hl_callable_new(rt, wrcount_cb, NULL, &wc);
 
@@ -1255,10 +1202,10 @@ static void test_what_collect_counts(void **state)
     assert_int_equal(wc.calls, 0);
 
     /* C */
-    wc.holder = list_new(rt);
+    wc.holder = t_list_new(rt);
     o = hl_instance_new(rt, I, 2);
     hl_instance_set(rt, o, 0, o);
-    append_new(rt, wc.holder, hl_weakref_new(rt, o, cb));
+    t_append_new(rt, wc.holder, hl_weakref_new(rt, o, cb));
     hl_decref(rt, o);
     assert_int_equal(hl_gc_collect(rt, 2), 2);
     assert_int_equal(wc.calls, 1);
@@ -1276,10 +1223,10 @@ static void test_what_collect_counts(void **state)
     hl_decref(rt, w);
 
     /* E */
-    hl_object_t *a = list_new(rt), *b = list_new(rt), *c = list_new(rt);
-    append(rt, b, a);
-    append(rt, c, b);
-    append(rt, a, c);
+    hl_object_t *a = t_list_new(rt), *b = t_list_new(rt), *c = t_list_new(rt);
+    t_append(rt, b, a);
+    t_append(rt, c, b);
+    t_append(rt, a, c);
     hl_decref(rt, a);
     hl_decref(rt, b);
     hl_decref(rt, c);
@@ -1295,8 +1242,8 @@ static void test_what_collect_counts(void **state)
 
     /* F */
     int fin = 0, dels = 0;
-    hl_type_t *D = type_new(rt, "D", NULL, fin_count, &dels);
-    hl_type_t *F = type_new(rt, "F", fin_count, NULL, &fin);
+    hl_type_t *D = t_type_new(rt, "D", NULL, fin_count, &dels);
+    hl_type_t *F = t_type_new(rt, "F", fin_count, NULL, &fin);
     hl_object_t *d = hl_instance_new(rt, D, 1), *f = hl_instance_new(rt, F, 1);
     hl_instance_set(rt, d, 0, f);
     hl_instance_set(rt, f, 0, d);
@@ -1323,22 +1270,22 @@ static void test_what_collect_counts(void **state)
     hl_runtime_usage_t u;
     hl_runtime_usage(rt, &u);
     assert_int_equal(u.objects, 1);               /* gc.garbage */
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Deep structures inside collections (the trashcan under the collector) */
 
-/* l = []; l.append(l); x = []
+/* l = []; l.t_append(l); x = []
  * for i in range(100000): x = [x]
- * l.append(x); del x, l; gc.collect()               -> 100002 (all trash)
+ * l.t_append(x); del x, l; gc.collect()               -> 100002 (all trash)
  * x = <the same chain>; gc.collect()                # the chain to gen 2
- * l = []; l.append(l); l.append(x); del x, l
+ * l = []; l.t_append(l); l.t_append(x); del x, l
  * gc.collect(0)                                     -> 1: the chain dies by
  *   refcount inside delete_garbage, through the trashcan
- * class F: __slots__ = ('n',); def __del__(self): r.append(gc.collect())
+ * class F: __slots__ = ('n',); def __del__(self): r.t_append(gc.collect())
  * x = []; for i in range(1000): x = [x, F()]; gc.collect()
- * l = []; l.append(l); l.append(x); del x, l
+ * l = []; l.t_append(l); l.t_append(x); del x, l
  * gc.collect(0), len(r), set(r)                     -> 1, 1000, {0}
  * (the same in one generation: gc.collect() -> 2002, 1000 finalizers) */
 static int deep_fin_calls;
@@ -1350,12 +1297,12 @@ static void deep_fin(hl_runtime_t *rt, hl_object_t *self, void *user)
 
 static hl_object_t *deep_chain(hl_runtime_t *rt, int n, hl_type_t *with)
 {
-    hl_object_t *x = list_new(rt);
+    hl_object_t *x = t_list_new(rt);
     for (int i = 0; i < n; i++) {
-        hl_object_t *y = list_new(rt);
-        append_new(rt, y, x);
+        hl_object_t *y = t_list_new(rt);
+        t_append_new(rt, y, x);
         if (with)
-            append_new(rt, y, hl_instance_new(rt, with, 0));
+            t_append_new(rt, y, hl_instance_new(rt, with, 0));
         x = y;
     }
     return x;
@@ -1363,9 +1310,9 @@ static hl_object_t *deep_chain(hl_runtime_t *rt, int n, hl_type_t *with)
 
 static hl_object_t *self_loop_holding(hl_runtime_t *rt, hl_object_t *x)
 {
-    hl_object_t *l = list_new(rt);
-    append(rt, l, l);
-    append_new(rt, l, x);
+    hl_object_t *l = t_list_new(rt);
+    t_append(rt, l, l);
+    t_append_new(rt, l, x);
     return l;
 }
 
@@ -1375,7 +1322,7 @@ static void test_deep_chains_in_collections(void **state)
     hl_runtime_t *rt = fresh();
     hl_runtime_usage_t start;
     hl_runtime_usage(rt, &start);
-    hl_type_t *F = type_new(rt, "F", deep_fin, NULL, NULL);
+    hl_type_t *F = t_type_new(rt, "F", deep_fin, NULL, NULL);
 
     hl_decref(rt, self_loop_holding(rt, deep_chain(rt, 100000, NULL)));
     assert_int_equal(hl_gc_collect(rt, 2), 100002);
@@ -1404,7 +1351,7 @@ static void test_deep_chains_in_collections(void **state)
     assert_int_equal(end.objects, start.objects);
     assert_int_equal(end.obj_blocks, start.obj_blocks);
     assert_int_equal(end.mem_blocks, start.mem_blocks);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1417,7 +1364,7 @@ static void test_deep_chains_in_collections(void **state)
  * gc.get_count()    -> (21, 5, 3)
  * gc.freeze()
  * gc.get_count()    -> (0, 0, 0)       every count, not only generation 0's
- * l = []; l.append(l); gc.freeze(); del l
+ * l = []; l.t_append(l); gc.freeze(); del l
  * gc.collect()      -> 0               frozen: never collected
  * gc.unfreeze(); gc.get_freeze_count() -> 0;  gc.collect() -> 1 */
 static void test_freeze(void **state)
@@ -1428,9 +1375,9 @@ static void test_freeze(void **state)
         hl_gc_collect(rt, 1);
     for (int i = 0; i < 5; i++)
         hl_gc_collect(rt, 0);
-    hl_object_t *x = list_new(rt);
+    hl_object_t *x = t_list_new(rt);
     for (int i = 0; i < 20; i++)
-        append_new(rt, x, hl_list_new(rt));
+        t_append_new(rt, x, hl_list_new(rt));
     int count[3];
     get_count(rt, count);
     assert_int_equal(count[0], 21);
@@ -1454,8 +1401,8 @@ static void test_freeze(void **state)
     hl_decref(rt, objs);
     assert_true(hl_gc_check(rt, true));
 
-    hl_object_t *l = list_new(rt);
-    append(rt, l, l);
+    hl_object_t *l = t_list_new(rt);
+    t_append(rt, l, l);
     hl_gc_freeze(rt);
     hl_decref(rt, l);
     assert_int_equal(hl_gc_collect(rt, 2), 0);
@@ -1466,7 +1413,7 @@ static void test_freeze(void **state)
     assert_int_equal(hl_gc_collect(rt, 2), 1);
     assert_true(hl_gc_check(rt, true));
     hl_decref(rt, x);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1474,22 +1421,22 @@ static void test_freeze(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_random_graph_programs, destroy_live),
-        cmocka_unit_test_teardown(test_random_graph_programs_every_allocator, destroy_live),
-        cmocka_unit_test_teardown(test_automatic_collection, destroy_live),
-        cmocka_unit_test_teardown(test_threshold_10, destroy_live),
-        cmocka_unit_test_teardown(test_threshold_0, destroy_live),
-        cmocka_unit_test_teardown(test_no_automatic_collection_with_error_set, destroy_live),
-        cmocka_unit_test_teardown(test_collect_while_collecting, destroy_live),
-        cmocka_unit_test_teardown(test_untrack_tuples_order, destroy_live),
-        cmocka_unit_test_teardown(test_untrack_tuples_items, destroy_live),
-        cmocka_unit_test_teardown(test_dicts_untracked_only_by_full_collections, destroy_live),
-        cmocka_unit_test_teardown(test_get_referrers, destroy_live),
-        cmocka_unit_test_teardown(test_callbacks_changed_during_a_phase, destroy_live),
-        cmocka_unit_test_teardown(test_callback_info, destroy_live),
-        cmocka_unit_test_teardown(test_what_collect_counts, destroy_live),
-        cmocka_unit_test_teardown(test_deep_chains_in_collections, destroy_live),
-        cmocka_unit_test_teardown(test_freeze, destroy_live),
+        cmocka_unit_test_teardown(test_random_graph_programs, rt_teardown),
+        cmocka_unit_test_teardown(test_random_graph_programs_every_allocator, rt_teardown),
+        cmocka_unit_test_teardown(test_automatic_collection, rt_teardown),
+        cmocka_unit_test_teardown(test_threshold_10, rt_teardown),
+        cmocka_unit_test_teardown(test_threshold_0, rt_teardown),
+        cmocka_unit_test_teardown(test_no_automatic_collection_with_error_set, rt_teardown),
+        cmocka_unit_test_teardown(test_collect_while_collecting, rt_teardown),
+        cmocka_unit_test_teardown(test_untrack_tuples_order, rt_teardown),
+        cmocka_unit_test_teardown(test_untrack_tuples_items, rt_teardown),
+        cmocka_unit_test_teardown(test_dicts_untracked_only_by_full_collections, rt_teardown),
+        cmocka_unit_test_teardown(test_get_referrers, rt_teardown),
+        cmocka_unit_test_teardown(test_callbacks_changed_during_a_phase, rt_teardown),
+        cmocka_unit_test_teardown(test_callback_info, rt_teardown),
+        cmocka_unit_test_teardown(test_what_collect_counts, rt_teardown),
+        cmocka_unit_test_teardown(test_deep_chains_in_collections, rt_teardown),
+        cmocka_unit_test_teardown(test_freeze, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,7 @@
 
 #include "heaplab/gc.h"
 #include "heaplab/object.h"
+#include "rt_test_util.h"
 
 /* ---------------------------------------------------------------------- */
 /* Fixture and helpers */
@@ -60,7 +61,7 @@ typedef struct fixture_s {
     cbctx_t *cb;               /* GCCallbackTests only */
 } fixture_t;
 
-static hl_runtime_t *make_runtime(void)
+static hl_runtime_t *mirror_runtime(void)
 {
     char err[256] = "";
     hl_runtime_t *rt = NULL;
@@ -74,7 +75,7 @@ static int setup(void **state)
 {
     fixture_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    f->rt = make_runtime();
+    f->rt = mirror_runtime();
     hl_gc_disable(f->rt);
     assert_true(hl_gc_collect(f->rt, 2) >= 0);
     hl_runtime_usage(f->rt, &f->base);
@@ -103,42 +104,10 @@ static int teardown(void **state)
 
 #define RT(state) (((fixture_t *)*(state))->rt)
 
-static hl_type_t *type_new(hl_runtime_t *rt, const char *name,
-                           void (*finalize)(hl_runtime_t *, hl_object_t *, void *),
-                           void (*del)(hl_runtime_t *, hl_object_t *, void *), void *user)
-{
-    hl_instance_hooks_t hooks = {finalize, del, user};
-    hl_type_t *tp = hl_instance_type_new(rt, name, &hooks);
-    assert_non_null(tp);
-    return tp;
-}
 
-static hl_object_t *inst(hl_runtime_t *rt, hl_type_t *tp, size_t nslots)
-{
-    hl_object_t *o = hl_instance_new(rt, tp, nslots);
-    assert_non_null(o);
-    return o;
-}
 
-static hl_object_t *list_new(hl_runtime_t *rt)
-{
-    hl_object_t *l = hl_list_new(rt);
-    assert_non_null(l);
-    return l;
-}
 
-static void append(hl_runtime_t *rt, hl_object_t *l, hl_object_t *v)
-{
-    assert_int_equal(hl_list_append(rt, l, v), 0);
-}
 
-/* Append a new reference and drop it: l.append(<new object>). */
-static void append_new(hl_runtime_t *rt, hl_object_t *l, hl_object_t *v)
-{
-    assert_non_null(v);
-    append(rt, l, v);
-    hl_decref(rt, v);
-}
 
 static bool list_contains(const hl_object_t *l, const hl_object_t *x)
 {
@@ -185,7 +154,7 @@ static void set_threshold3(hl_runtime_t *rt, int t0, int t1, int t2)
 enum { C_I, C_LOOP, C_KEEP, C_NSLOTS };
 static hl_object_t *c1055820(hl_runtime_t *rt, hl_type_t *tp, int64_t i)
 {
-    hl_object_t *o = inst(rt, tp, C_NSLOTS);
+    hl_object_t *o = t_inst(rt, tp, C_NSLOTS);
     hl_object_t *v = hl_int_new(rt, i);
     assert_non_null(v);
     hl_instance_set(rt, o, C_I, v);
@@ -209,7 +178,7 @@ static void count_call(hl_runtime_t *rt, hl_object_t *self, hl_object_t *arg, vo
     ((counter_t *)user)->calls++;
 }
 
-/* A resurrecting finalizer: storage.append(self). */
+/* A resurrecting finalizer: storage.t_append(self). */
 typedef struct lazarus_s {
     hl_object_t *storage;   /* a list */
     int resurrected;
@@ -256,13 +225,13 @@ static void detector_fini(hl_runtime_t *rt, detector_t *d)
 /* ---------------------------------------------------------------------- */
 /* GCTests: exact collect() results */
 
-/* l = []; l.append(l); gc.collect(); del l
+/* l = []; l.t_append(l); gc.collect(); del l
  * gc.collect()                                   # 1 */
 static void test_list(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_object_t *l = list_new(rt);
-    append(rt, l, l);
+    hl_object_t *l = t_list_new(rt);
+    t_append(rt, l, l);
     hl_gc_collect(rt, 2);
     hl_decref(rt, l);
     assert_int_equal(hl_gc_collect(rt, 2), 1);
@@ -281,15 +250,15 @@ static void test_dict(void **state)
     assert_int_equal(hl_gc_collect(rt, 2), 1);
 }
 
-/* l = []; t = (l,); l.append(t); gc.collect(); del t; del l
+/* l = []; t = (l,); l.t_append(t); gc.collect(); del t; del l
  * gc.collect()                                   # 2 */
 static void test_tuple(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     hl_object_t *t = hl_tuple_new(rt, 1, &l);
     assert_non_null(t);
-    append(rt, l, t);
+    t_append(rt, l, t);
     hl_gc_collect(rt, 2);
     hl_decref(rt, t);
     hl_decref(rt, l);
@@ -302,8 +271,8 @@ static void test_tuple(void **state)
 static void test_newinstance(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_type_t *A = type_new(rt, "A", NULL, NULL, NULL);
-    hl_object_t *a = inst(rt, A, 1);
+    hl_type_t *A = t_type_new(rt, "A", NULL, NULL, NULL);
+    hl_object_t *a = t_inst(rt, A, 1);
     hl_instance_set(rt, a, 0, a);
     hl_gc_collect(rt, 2);
     hl_decref(rt, a);
@@ -324,12 +293,12 @@ static void test_legacy_finalizer(void **state)
 {
     hl_runtime_t *rt = RT(state);
     counter_t dels = {0};
-    hl_type_t *A = type_new(rt, "A", NULL, count_hook, &dels);
-    hl_type_t *B = type_new(rt, "B", NULL, NULL, NULL);
-    hl_object_t *a = inst(rt, A, 1);
+    hl_type_t *A = t_type_new(rt, "A", NULL, count_hook, &dels);
+    hl_type_t *B = t_type_new(rt, "B", NULL, NULL, NULL);
+    hl_object_t *a = t_inst(rt, A, 1);
     hl_instance_set(rt, a, 0, a);
     hl_object_t *id_a = a;
-    hl_object_t *b = inst(rt, B, 1);
+    hl_object_t *b = t_inst(rt, B, 1);
     hl_instance_set(rt, b, 0, b);
     hl_gc_collect(rt, 2);
     hl_decref(rt, a);
@@ -354,7 +323,7 @@ static void test_legacy_finalizer(void **state)
 }
 
 /* gc.collect(); assert gc.garbage == []
- * L = []; L.append(L); id_L = id(L)
+ * L = []; L.t_append(L); id_L = id(L)
  * gc.set_debug(gc.DEBUG_SAVEALL); del L
  * gc.collect()                                   # 1
  * gc.set_debug(0)
@@ -364,8 +333,8 @@ static void test_saveall(void **state)
     hl_runtime_t *rt = RT(state);
     hl_gc_collect(rt, 2);
     assert_int_equal(hl_list_size(hl_gc_garbage(rt)), 0);
-    hl_object_t *L = list_new(rt);
-    append(rt, L, L);
+    hl_object_t *L = t_list_new(rt);
+    t_append(rt, L, L);
     hl_object_t *id_L = L;
     int debug = hl_gc_get_debug(rt);
     hl_gc_set_debug(rt, debug | HL_GC_DEBUG_SAVEALL);
@@ -401,8 +370,8 @@ static void del_allocating_finalize(hl_runtime_t *rt, hl_object_t *self, void *u
     for (int i = 0; i < 30; i++) {
         char name[16];
         snprintf(name, sizeof name, "__attr%d__", i);
-        append_new(rt, l, hl_str_from_cstr(rt, name));
-        append_new(rt, l, hl_tuple_new(rt, 1, &self));
+        t_append_new(rt, l, hl_str_from_cstr(rt, name));
+        t_append_new(rt, l, hl_tuple_new(rt, 1, &self));
     }
     hl_decref(rt, l);
 }
@@ -424,19 +393,19 @@ static void test_del(void **state)
     assert_int_equal(t[1], 10);                   /* the others keep their values */
 
     del_ctx_t c = {0};
-    hl_type_t *A = type_new(rt, "A", del_allocating_finalize, NULL, &c);
-    hl_object_t *a = inst(rt, A, 0);
+    hl_type_t *A = t_type_new(rt, "A", del_allocating_finalize, NULL, &c);
+    hl_object_t *a = t_inst(rt, A, 0);
     hl_decref(rt, a);
     assert_int_equal(c.calls, 1);
 
     /* the same with the instance in a cycle, so the collector finalizes it */
-    a = inst(rt, A, 1);
+    a = t_inst(rt, A, 1);
     hl_instance_set(rt, a, 0, a);
     hl_decref(rt, a);
-    hl_type_t *J = type_new(rt, "J", NULL, NULL, NULL);
-    hl_object_t *junk = list_new(rt);
+    hl_type_t *J = t_type_new(rt, "J", NULL, NULL, NULL);
+    hl_object_t *junk = t_list_new(rt);
     for (int i = 0; i < 100 && c.calls < 2; i++)
-        append_new(rt, junk, inst(rt, J, 0));     /* threshold 1: collections */
+        t_append_new(rt, junk, t_inst(rt, J, 0));     /* threshold 1: collections */
     assert_int_equal(c.calls, 2);
     hl_decref(rt, junk);
     assert_true(hl_gc_check(rt, true));
@@ -456,7 +425,7 @@ static void test_get_count(void **state)
     int a, b, c, d, e, f;
     hl_gc_collect(rt, 2);
     get_count(rt, &a, &b, &c);
-    hl_object_t *x = list_new(rt);
+    hl_object_t *x = t_list_new(rt);
     get_count(rt, &d, &e, &f);
     assert_int_equal(b, 0);
     assert_int_equal(c, 0);
@@ -478,7 +447,7 @@ static void test_collect_generations(void **state)
     hl_runtime_t *rt = RT(state);
     int a, b, c, d, e, f, g, h, i;
     hl_gc_collect(rt, 2);
-    hl_object_t *x = list_new(rt);
+    hl_object_t *x = t_list_new(rt);
     hl_gc_collect(rt, 0);
     get_count(rt, &a, &b, &c);
     hl_gc_collect(rt, 1);
@@ -551,7 +520,7 @@ static void test_get_stats(void **state)
 static void test_freeze(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_object_t *x = list_new(rt);
+    hl_object_t *x = t_list_new(rt);
     hl_gc_freeze(rt);
     assert_true(hl_gc_get_freeze_count(rt) > 0);
     hl_gc_unfreeze(rt);
@@ -559,7 +528,7 @@ static void test_freeze(void **state)
     hl_decref(rt, x);
 }
 
-/* gc.collect(); l = []; l.append(l)
+/* gc.collect(); l = []; l.t_append(l)
  * in gen (0, 1, 2):      (T, F, F)
  * gc.collect(0)    ->    (F, T, F)
  * gc.collect(1)    ->    (F, F, T)
@@ -571,8 +540,8 @@ static void test_get_objects(void **state)
         {true, false, false}, {false, true, false}, {false, false, true}, {false, false, true},
     };
     hl_gc_collect(rt, 2);
-    hl_object_t *l = list_new(rt);
-    append(rt, l, l);
+    hl_object_t *l = t_list_new(rt);
+    t_append(rt, l, l);
     for (int step = 0; step < 4; step++) {
         if (step > 0)
             hl_gc_collect(rt, step - 1);
@@ -591,11 +560,11 @@ static void test_get_objects(void **state)
 static void test_get_objects_arguments(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_object_t *keep = list_new(rt);
-    append_new(rt, keep, hl_list_new(rt));
+    hl_object_t *keep = t_list_new(rt);
+    t_append_new(rt, keep, hl_list_new(rt));
     hl_gc_collect(rt, 0);
-    append_new(rt, keep, hl_dict_new(rt));       /* untracked: not listed */
-    append_new(rt, keep, hl_list_new(rt));
+    t_append_new(rt, keep, hl_dict_new(rt));       /* untracked: not listed */
+    t_append_new(rt, keep, hl_list_new(rt));
     size_t sum = 0;
     for (int g = 0; g < 3; g++) {
         hl_object_t *o = hl_gc_get_objects(rt, g);
@@ -642,9 +611,9 @@ static void test_get_objects_arguments(void **state)
  * gc.get_referents(1, 'a', 4.0) == []             (test_gc: 1, 'a', 4j) */
 static hl_object_t *int_list(hl_runtime_t *rt, const int64_t *v, size_t n)
 {
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     for (size_t i = 0; i < n; i++)
-        append_new(rt, l, hl_int_new(rt, v[i]));
+        t_append_new(rt, l, hl_int_new(rt, v[i]));
     return l;
 }
 
@@ -764,9 +733,9 @@ static void test_is_tracked(void **state)
     assert_false(hl_is_gc(untracked[3]));
     assert_true(hl_is_gc(untracked[5]));          /* () is a tuple: GC type, untracked */
 
-    hl_type_t *UserClass = type_new(rt, "UserClass", NULL, NULL, NULL);
-    hl_object_t *l = list_new(rt);
-    hl_object_t *i0 = inst(rt, UserClass, 0), *i2 = inst(rt, UserClass, 2);
+    hl_type_t *UserClass = t_type_new(rt, "UserClass", NULL, NULL, NULL);
+    hl_object_t *l = t_list_new(rt);
+    hl_object_t *i0 = t_inst(rt, UserClass, 0), *i2 = t_inst(rt, UserClass, 2);
     hl_object_t *wr = hl_weakref_new(rt, i2, NULL);
     assert_non_null(wr);
     assert_true(hl_gc_is_tracked(l));
@@ -814,7 +783,7 @@ static void test_is_tracked(void **state)
 /* gc.is_finalized(3)                             # False
  * storage = []
  * class Lazarus: __slots__ = ('__weakref__',)
- *     def __del__(self): storage.append(self)
+ *     def __del__(self): storage.t_append(self)
  * lazarus = Lazarus(); gc.is_finalized(lazarus)  # False
  * del lazarus; gc.collect()                      # 0 (resurrected on dealloc)
  * lazarus = storage.pop(); gc.is_finalized(lazarus)   # True */
@@ -825,9 +794,9 @@ static void test_is_finalized(void **state)
     assert_false(hl_gc_is_finalized(three));
     hl_decref(rt, three);
 
-    lazarus_t z = {list_new(rt), 0};
-    hl_type_t *Lazarus = type_new(rt, "Lazarus", lazarus_finalize, NULL, &z);
-    hl_object_t *lazarus = inst(rt, Lazarus, 0);
+    lazarus_t z = {t_list_new(rt), 0};
+    hl_type_t *Lazarus = t_type_new(rt, "Lazarus", lazarus_finalize, NULL, &z);
+    hl_object_t *lazarus = t_inst(rt, Lazarus, 0);
     assert_false(hl_gc_is_finalized(lazarus));
     hl_decref(rt, lazarus);
     assert_int_equal(z.resurrected, 1);
@@ -873,16 +842,16 @@ static void ouch_callback(hl_runtime_t *rt, hl_object_t *self, hl_object_t *arg,
 static void test_bug1055820b(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_type_t *C = type_new(rt, "C1055820", NULL, NULL, NULL);
+    hl_type_t *C = t_type_new(rt, "C1055820", NULL, NULL, NULL);
     ouch_t ouch = {0};
     hl_object_t *callback = hl_callable_new(rt, ouch_callback, NULL, &ouch);
     assert_non_null(callback);
-    hl_object_t *Cs = list_new(rt);
+    hl_object_t *Cs = t_list_new(rt);
     for (int i = 0; i < 2; i++)
-        append_new(rt, Cs, c1055820(rt, C, i));
-    ouch.wrs = list_new(rt);
+        t_append_new(rt, Cs, c1055820(rt, C, i));
+    ouch.wrs = t_list_new(rt);
     for (int i = 0; i < 2; i++)
-        append_new(rt, ouch.wrs, hl_weakref_new(rt, hl_list_get(Cs, (size_t)i), callback));
+        t_append_new(rt, ouch.wrs, hl_weakref_new(rt, hl_list_get(Cs, (size_t)i), callback));
 
     assert_int_equal(hl_gc_collect(rt, 2), 0);
     assert_int_equal(ouch.len, 0);
@@ -914,11 +883,11 @@ static void test_bug21435(void **state)
 {
     hl_runtime_t *rt = RT(state);
     hl_gc_collect(rt, 2);
-    hl_type_t *A = type_new(rt, "A", NULL, NULL, NULL);
-    hl_type_t *B = type_new(rt, "B", b21435_finalize, NULL, NULL);
-    hl_object_t *a = inst(rt, A, 1);
-    hl_object_t *b = inst(rt, B, 2);
-    hl_object_t *a2 = inst(rt, A, 1);
+    hl_type_t *A = t_type_new(rt, "A", NULL, NULL, NULL);
+    hl_type_t *B = t_type_new(rt, "B", b21435_finalize, NULL, NULL);
+    hl_object_t *a = t_inst(rt, A, 1);
+    hl_object_t *b = t_inst(rt, B, 2);
+    hl_object_t *a2 = t_inst(rt, A, 1);
     hl_instance_set(rt, b, 0, a2);
     hl_decref(rt, a2);
     hl_instance_set(rt, a, 0, b);
@@ -959,25 +928,25 @@ static void test_trashcan(void **state)
 {
     hl_runtime_t *rt = RT(state);
     ouch_del_t o = {0};
-    hl_type_t *Ouch = type_new(rt, "Ouch", trashcan_ouch_finalize, NULL, &o);
+    hl_type_t *Ouch = t_type_new(rt, "Ouch", trashcan_ouch_finalize, NULL, &o);
     hl_gc_enable(rt);
     const int N = 150;
     hl_object_t *t = NULL, *u = NULL, *v = NULL;
     for (int count = 0; count < 2; count++) {
         hl_xdecref(rt, t);
-        t = list_new(rt);
+        t = t_list_new(rt);
         for (int i = 0; i < N; i++) {
-            hl_object_t *n = list_new(rt);
-            append_new(rt, n, t);                 /* takes over t's reference */
-            append_new(rt, n, inst(rt, Ouch, 0));
+            hl_object_t *n = t_list_new(rt);
+            t_append_new(rt, n, t);                 /* takes over t's reference */
+            t_append_new(rt, n, t_inst(rt, Ouch, 0));
             t = n;
         }
         hl_xdecref(rt, u);
-        u = list_new(rt);
+        u = t_list_new(rt);
         for (int i = 0; i < N; i++) {
-            hl_object_t *n = list_new(rt);
-            append_new(rt, n, u);
-            append_new(rt, n, inst(rt, Ouch, 0));
+            hl_object_t *n = t_list_new(rt);
+            t_append_new(rt, n, u);
+            t_append_new(rt, n, t_inst(rt, Ouch, 0));
             u = n;
         }
         hl_xdecref(rt, v);
@@ -987,7 +956,7 @@ static void test_trashcan(void **state)
             assert_non_null(n);
             assert_int_equal(hl_dict_setitem_cstr(rt, n, "1", v), 0);
             hl_decref(rt, v);
-            hl_object_t *ouch = inst(rt, Ouch, 0);
+            hl_object_t *ouch = t_inst(rt, Ouch, 0);
             assert_int_equal(hl_dict_setitem_cstr(rt, n, "2", ouch), 0);
             hl_decref(rt, ouch);
             v = n;
@@ -1004,7 +973,7 @@ static void test_trashcan(void **state)
 }
 
 /* class Lazarus(A): __slots__ = ('me', '__weakref__'), me = self;
- *     def __del__(self): Lazarus.resurrected += 1; instances.append(self)
+ *     def __del__(self): Lazarus.resurrected += 1; instances.t_append(self)
  * laz = Lazarus(); del laz
  * gc.collect()                                   # 0
  * Lazarus.resurrected, len(instances)            # 1, 1
@@ -1014,10 +983,10 @@ static void test_trashcan(void **state)
 static void test_resurrection_only_happens_once_per_object(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    lazarus_t z = {list_new(rt), 0};
-    hl_type_t *Lazarus = type_new(rt, "Lazarus", lazarus_finalize, NULL, &z);
+    lazarus_t z = {t_list_new(rt), 0};
+    hl_type_t *Lazarus = t_type_new(rt, "Lazarus", lazarus_finalize, NULL, &z);
     hl_gc_collect(rt, 2);
-    hl_object_t *laz = inst(rt, Lazarus, 1);
+    hl_object_t *laz = t_inst(rt, Lazarus, 1);
     hl_instance_set(rt, laz, 0, laz);
     assert_int_equal(z.resurrected, 0);
     hl_decref(rt, laz);
@@ -1033,7 +1002,7 @@ static void test_resurrection_only_happens_once_per_object(void **state)
 
 /* class Cargo: __slots__ = ('me', 'laz', '__weakref__'); me = self
  * class Lazarus: __slots__ = ('cargo', '__weakref__')
- *     def __del__(self): instances.append(self)
+ *     def __del__(self): instances.t_append(self)
  * laz = Lazarus(); cargo = Cargo(); cargo_id = id(cargo)
  * laz.cargo = cargo; cargo.laz = laz; del laz, cargo
  * gc.collect()                                   # 0
@@ -1044,12 +1013,12 @@ static void test_resurrection_only_happens_once_per_object(void **state)
 static void test_resurrection_is_transitive(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    lazarus_t z = {list_new(rt), 0};
-    hl_type_t *Cargo = type_new(rt, "Cargo", NULL, NULL, NULL);
-    hl_type_t *Lazarus = type_new(rt, "Lazarus", lazarus_finalize, NULL, &z);
+    lazarus_t z = {t_list_new(rt), 0};
+    hl_type_t *Cargo = t_type_new(rt, "Cargo", NULL, NULL, NULL);
+    hl_type_t *Lazarus = t_type_new(rt, "Lazarus", lazarus_finalize, NULL, &z);
     hl_gc_collect(rt, 2);
-    hl_object_t *laz = inst(rt, Lazarus, 1);
-    hl_object_t *cargo = inst(rt, Cargo, 2);
+    hl_object_t *laz = t_inst(rt, Lazarus, 1);
+    hl_object_t *cargo = t_inst(rt, Cargo, 2);
     hl_object_t *cargo_id = cargo;
     hl_instance_set(rt, cargo, 0, cargo);
     hl_instance_set(rt, laz, 0, cargo);
@@ -1073,7 +1042,7 @@ static void test_resurrection_is_transitive(void **state)
 
 /* N = 100
  * class A: __slots__ = ('me', '__weakref__'); me = self
- * class Z(A): __slots__ = (); def __del__(self): zs.append(self)
+ * class Z(A): __slots__ = (); def __del__(self): zs.t_append(self)
  * getstats() = gc.get_stats()[-1]['collected'], [...]['uncollectable']
  *                       collect()  collected delta  uncollectable delta
  * N A()                       100       100              0
@@ -1086,14 +1055,14 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
 {
     hl_runtime_t *rt = RT(state);
     enum { N = 100 };
-    lazarus_t zs = {list_new(rt), 0};
-    hl_type_t *A = type_new(rt, "A", NULL, NULL, NULL);
-    hl_type_t *Z = type_new(rt, "Z", lazarus_finalize, NULL, &zs);
+    lazarus_t zs = {t_list_new(rt), 0};
+    hl_type_t *A = t_type_new(rt, "A", NULL, NULL, NULL);
+    hl_type_t *Z = t_type_new(rt, "Z", lazarus_finalize, NULL, &zs);
     hl_gc_collect(rt, 2);
 
     hl_gc_generation_stats_t old = stats_of(rt, 2), now;
     for (int i = 0; i < N; i++) {
-        hl_object_t *a = inst(rt, A, 1);
+        hl_object_t *a = t_inst(rt, A, 1);
         hl_instance_set(rt, a, 0, a);
         hl_decref(rt, a);
     }
@@ -1103,7 +1072,7 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
     assert_int_equal(now.uncollectable - old.uncollectable, 0);
 
     old = now;
-    hl_object_t *z = inst(rt, Z, 1);
+    hl_object_t *z = t_inst(rt, Z, 1);
     hl_instance_set(rt, z, 0, z);
     hl_decref(rt, z);
     assert_int_equal(hl_gc_collect(rt, 2), 0);
@@ -1113,11 +1082,11 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
 
     old = now;
     for (int i = 0; i < N; i++) {
-        hl_object_t *a = inst(rt, A, 1);
+        hl_object_t *a = t_inst(rt, A, 1);
         hl_instance_set(rt, a, 0, a);
         hl_decref(rt, a);
     }
-    z = inst(rt, Z, 1);
+    z = t_inst(rt, Z, 1);
     hl_instance_set(rt, z, 0, z);
     hl_decref(rt, z);
     assert_int_equal(hl_gc_collect(rt, 2), N);
@@ -1148,14 +1117,14 @@ static void test_resurrection_does_not_block_cleanup_of_other_objects(void **sta
  * cleared before finalizers run, Z would die with WZ still live and C
  * would run.
  *
- * called = []; def cb(w): called.append(w)
+ * called = []; def cb(w): called.t_append(w)
  * class A: __slots__ = ('a', 'y', 'wz')
  * class Z: __slots__ = ('__weakref__',)
  * hidden = []
  * class Y: __slots__ = (); def __del__(self): hidden.clear()
- * a = A(); a.a = a; a.y = Y(); hidden.append(Z())
+ * a = A(); a.a = a; a.y = Y(); hidden.t_append(Z())
  * a.wz = weakref.ref(hidden[0], cb)
- * wr_cycle = [a.wz]; wr_cycle.append(wr_cycle)
+ * wr_cycle = [a.wz]; wr_cycle.t_append(wr_cycle)
  * gc.collect(); del a, wr_cycle
  * gc.collect(), called, hidden                   # 4, [], []
  * (test_gc's own structure, with ContainerNoGC: gc.collect() == 3, callback
@@ -1181,22 +1150,22 @@ static void test_trash_weakref_clear(void **state)
     hidden_t hidden = {NULL, 0};
     hl_object_t *callback = hl_callable_new(rt, count_call, NULL, &called);
     assert_non_null(callback);
-    hl_type_t *A = type_new(rt, "A", NULL, NULL, NULL);
-    hl_type_t *Z = type_new(rt, "Z", NULL, NULL, NULL);
-    hl_type_t *Y = type_new(rt, "Y", y_finalize, NULL, &hidden);
+    hl_type_t *A = t_type_new(rt, "A", NULL, NULL, NULL);
+    hl_type_t *Z = t_type_new(rt, "Z", NULL, NULL, NULL);
+    hl_type_t *Y = t_type_new(rt, "Y", y_finalize, NULL, &hidden);
     enum { A_A, A_Y, A_WZ };
-    hl_object_t *a = inst(rt, A, 3);
+    hl_object_t *a = t_inst(rt, A, 3);
     hl_instance_set(rt, a, A_A, a);
-    hl_object_t *y = inst(rt, Y, 0);
+    hl_object_t *y = t_inst(rt, Y, 0);
     hl_instance_set(rt, a, A_Y, y);
     hl_decref(rt, y);
-    hidden.z = inst(rt, Z, 0);
+    hidden.z = t_inst(rt, Z, 0);
     hl_object_t *wz = hl_weakref_new(rt, hidden.z, callback);
     assert_non_null(wz);
     hl_instance_set(rt, a, A_WZ, wz);
-    hl_object_t *wr_cycle = list_new(rt);
-    append(rt, wr_cycle, wz);
-    append(rt, wr_cycle, wr_cycle);
+    hl_object_t *wr_cycle = t_list_new(rt);
+    t_append(rt, wr_cycle, wz);
+    t_append(rt, wr_cycle, wr_cycle);
     hl_decref(rt, wz);
     hl_gc_collect(rt, 2);
     hl_decref(rt, a);
@@ -1245,7 +1214,7 @@ static void cb1(hl_runtime_t *rt, const char *phase, const hl_gc_info_t *info, v
 }
 
 /* def cb2(self, phase, info):
- *     self.visit.append((2, phase, dict(info)))
+ *     self.visit.t_append((2, phase, dict(info)))
  *     if phase == "stop" and hasattr(self, "cleanup"):
  *         uc = [e for e in gc.garbage if isinstance(e, Uncollectable)]
  *         gc.garbage[:] = [e for e in gc.garbage if not isinstance(e, Uncollectable)]
@@ -1257,14 +1226,14 @@ static void cb2(hl_runtime_t *rt, const char *phase, const hl_gc_info_t *info, v
     if (strcmp(phase, "stop") != 0 || !c->cleanup)
         return;
     hl_object_t *garbage = hl_gc_garbage(rt);
-    hl_object_t *uc = list_new(rt), *others = list_new(rt);
+    hl_object_t *uc = t_list_new(rt), *others = t_list_new(rt);
     for (size_t i = 0; i < hl_list_size(garbage); i++) {
         hl_object_t *e = hl_list_get(garbage, i);
-        append(rt, is_uncollectable(e) ? uc : others, e);
+        t_append(rt, is_uncollectable(e) ? uc : others, e);
     }
     hl_list_clear(rt, garbage);
     for (size_t i = 0; i < hl_list_size(others); i++)
-        append(rt, garbage, hl_list_get(others, i));
+        t_append(rt, garbage, hl_list_get(others, i));
     for (size_t i = 0; i < hl_list_size(uc); i++)
         hl_instance_set(rt, hl_list_get(uc, i), 0, NULL);
     hl_decref(rt, others);
@@ -1279,8 +1248,8 @@ static int cb_setup(void **state)
     cbctx_t *c = calloc(1, sizeof *c);
     assert_non_null(c);
     hl_gc_set_debug(f->rt, 0);
-    c->othergarbage = list_new(f->rt);
-    c->uncollectable = type_new(f->rt, "Uncollectable", NULL, count_hook, &c->tp_dels);
+    c->othergarbage = t_list_new(f->rt);
+    c->uncollectable = t_type_new(f->rt, "Uncollectable", NULL, count_hook, &c->tp_dels);
     assert_int_equal(hl_gc_callback_add(f->rt, cb1, c), 0);
     assert_int_equal(hl_gc_callback_add(f->rt, cb2, c), 0);
     f->cb = c;
@@ -1313,7 +1282,7 @@ static int cb_teardown(void **state)
 }
 
 /* preclean: self.visit = []; gc.collect();
- * garbage, gc.garbage[:] = gc.garbage[:], []; self.othergarbage.append(garbage)
+ * garbage, gc.garbage[:] = gc.garbage[:], []; self.othergarbage.t_append(garbage)
  * self.visit = [] */
 static void preclean(hl_runtime_t *rt, cbctx_t *c)
 {
@@ -1321,7 +1290,7 @@ static void preclean(hl_runtime_t *rt, cbctx_t *c)
     hl_gc_collect(rt, 2);
     hl_object_t *garbage = hl_gc_garbage(rt);
     for (size_t i = 0; i < hl_list_size(garbage); i++)
-        append(rt, c->othergarbage, hl_list_get(garbage, i));
+        t_append(rt, c->othergarbage, hl_list_get(garbage, i));
     hl_list_clear(rt, garbage);
     c->nvisit = 0;
 }
@@ -1390,8 +1359,8 @@ static void test_collect_generation(void **state)
  * (With instance dicts test_gc of 3.9 had 2/8 and 0/4.) */
 static void make_uncollectable_pair(hl_runtime_t *rt, hl_type_t *tp)
 {
-    hl_object_t *self = inst(rt, tp, 1);
-    hl_object_t *partner = inst(rt, tp, 1);
+    hl_object_t *self = t_inst(rt, tp, 1);
+    hl_object_t *partner = t_inst(rt, tp, 1);
     hl_instance_set(rt, partner, 0, self);
     hl_instance_set(rt, self, 0, partner);
     hl_decref(rt, partner);
@@ -1402,7 +1371,7 @@ static void test_collect_garbage(void **state)
 {
     hl_runtime_t *rt = RT(state);
     cbctx_t *c = CBCTX(state);
-    hl_type_t *C = type_new(rt, "C1055820", NULL, NULL, NULL);
+    hl_type_t *C = t_type_new(rt, "C1055820", NULL, NULL, NULL);
     preclean(rt, c);
     make_uncollectable_pair(rt, c->uncollectable);
     make_uncollectable_pair(rt, c->uncollectable);
@@ -1470,7 +1439,7 @@ static int toggling_teardown(void **state)
  * junk = []; i = 0; detector = GC_Detector()
  * while not detector.gc_happened:
  *     i += 1; assert i <= 10000; assert len(ouch) == 0
- *     junk.append([])
+ *     junk.t_append([])
  * ouch                                           # [None] (682 iterations,
  *                                                # one gen-0 collection) */
 typedef struct c2wr_s {
@@ -1494,7 +1463,7 @@ static void c2wr_finalize(hl_runtime_t *rt, hl_object_t *self, void *user)
 static void wait_for_detector(hl_runtime_t *rt, hl_type_t *C, const c2wr_t *ouch)
 {
     detector_t detector;
-    hl_object_t *junk = list_new(rt);
+    hl_object_t *junk = t_list_new(rt);
     int i = 0;
     detector_init(rt, &detector, C);
     while (!detector.gc_happened) {
@@ -1502,7 +1471,7 @@ static void wait_for_detector(hl_runtime_t *rt, hl_type_t *C, const c2wr_t *ouch
         if (i > 10000)
             fail_msg("gc didn't happen after 10000 iterations");
         assert_int_equal(ouch->len, 0);
-        append_new(rt, junk, hl_list_new(rt));
+        t_append_new(rt, junk, hl_list_new(rt));
     }
     detector_fini(rt, &detector);
     hl_decref(rt, junk);
@@ -1511,7 +1480,7 @@ static void wait_for_detector(hl_runtime_t *rt, hl_type_t *C, const c2wr_t *ouch
 static void test_bug1055820c(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_type_t *C = type_new(rt, "C1055820", NULL, NULL, NULL);
+    hl_type_t *C = t_type_new(rt, "C1055820", NULL, NULL, NULL);
     hl_object_t *c0 = c1055820(rt, C, 0);
     hl_gc_collect(rt, 2);
     assert_true(in_generation(rt, c0, 2));
@@ -1554,8 +1523,8 @@ static void test_bug1055820d(void **state)
 {
     hl_runtime_t *rt = RT(state);
     c2wr_t ouch = {NULL, 0, 0};
-    hl_type_t *C = type_new(rt, "C1055820", NULL, NULL, NULL);
-    hl_type_t *D = type_new(rt, "D", c2wr_finalize, NULL, &ouch);
+    hl_type_t *C = t_type_new(rt, "C1055820", NULL, NULL, NULL);
+    hl_type_t *D = t_type_new(rt, "D", c2wr_finalize, NULL, &ouch);
     hl_object_t *d0 = c1055820(rt, D, 0);
     hl_gc_collect(rt, 2);
     hl_object_t *c1 = c1055820(rt, C, 1);
@@ -1575,31 +1544,31 @@ static void test_bug1055820d(void **state)
 
 /* gc.set_threshold(1000, 0, 0)                   (@gc_threshold(1000, 0, 0))
  * junk = []; i = 0; detector = GC_Detector()
- * while not detector.gc_happened: i += 1; assert i <= 10000; junk.append([])
+ * while not detector.gc_happened: i += 1; assert i <= 10000; junk.t_append([])
  * gc.disable(); junk = []; i = 0; detector = GC_Detector()
  * while not detector.gc_happened:
  *     i += 1
  *     if i > 10000: break
- *     junk.append([])
+ *     junk.t_append([])
  * i                                              # 10001
  * get_stats() collections deltas while disabled  # [0, 0, 0] */
 static void test_indirect_calls_with_gc_disabled(void **state)
 {
     hl_runtime_t *rt = RT(state);
-    hl_type_t *C = type_new(rt, "C1055820", NULL, NULL, NULL);
+    hl_type_t *C = t_type_new(rt, "C1055820", NULL, NULL, NULL);
     int saved[3];
     hl_gc_get_threshold(rt, saved);
     set_threshold3(rt, 1000, 0, 0);
 
     detector_t detector;
-    hl_object_t *junk = list_new(rt);
+    hl_object_t *junk = t_list_new(rt);
     int i = 0;
     detector_init(rt, &detector, C);
     while (!detector.gc_happened) {
         i++;
         if (i > 10000)
             fail_msg("gc didn't happen after 10000 iterations");
-        append_new(rt, junk, hl_list_new(rt));
+        t_append_new(rt, junk, hl_list_new(rt));
     }
     detector_fini(rt, &detector);
     hl_decref(rt, junk);
@@ -1607,14 +1576,14 @@ static void test_indirect_calls_with_gc_disabled(void **state)
     hl_gc_disable(rt);
     hl_gc_generation_stats_t before[3], after[3];
     hl_gc_get_stats(rt, before);
-    junk = list_new(rt);
+    junk = t_list_new(rt);
     i = 0;
     detector_init(rt, &detector, C);
     while (!detector.gc_happened) {
         i++;
         if (i > 10000)
             break;
-        append_new(rt, junk, hl_list_new(rt));
+        t_append_new(rt, junk, hl_list_new(rt));
     }
     assert_int_equal(i, 10001);
     hl_gc_get_stats(rt, after);
@@ -1673,7 +1642,7 @@ static void do_collect(void *p)
 }
 
 /* @with_tp_del class X: __slots__ = ('x',); def __tp_del__(self): pass
- * l = []; l.append(l); x = X(); x.x = x; del l, x
+ * l = []; l.t_append(l); x = X(); x.x = x; del l, x
  * gc.set_debug(gc.DEBUG_STATS | gc.DEBUG_COLLECTABLE | gc.DEBUG_UNCOLLECTABLE)
  * gc.collect(0)                                  # 2; on stderr:
  *   gc: collecting generation 0...
@@ -1686,10 +1655,10 @@ static void test_debug_stats_output(void **state)
 {
     hl_runtime_t *rt = RT(state);
     static counter_t x_dels;
-    hl_type_t *X = type_new(rt, "X", NULL, count_hook, &x_dels);
-    hl_object_t *l = list_new(rt);
-    append(rt, l, l);
-    hl_object_t *x = inst(rt, X, 1);
+    hl_type_t *X = t_type_new(rt, "X", NULL, count_hook, &x_dels);
+    hl_object_t *l = t_list_new(rt);
+    t_append(rt, l, l);
+    hl_object_t *x = t_inst(rt, X, 1);
     hl_instance_set(rt, x, 0, x);
     char lp[64], xp[64];
     snprintf(lp, sizeof lp, "gc: collectable <list %p>\n", (void *)l);
@@ -1729,8 +1698,8 @@ static void test_debug_stats_output(void **state)
 
     /* only DEBUG_COLLECTABLE: one line per collectable object, nothing else */
     hl_list_clear(rt, hl_gc_garbage(rt));         /* x: a cycle again */
-    hl_object_t *l2 = list_new(rt);
-    append(rt, l2, l2);
+    hl_object_t *l2 = t_list_new(rt);
+    t_append(rt, l2, l2);
     snprintf(lp, sizeof lp, "gc: collectable <list %p>\n", (void *)l2);
     hl_decref(rt, l2);
     hl_gc_set_debug(rt, HL_GC_DEBUG_COLLECTABLE);
@@ -1759,13 +1728,13 @@ static void test_debug_stats_output(void **state)
 
 static void refcount_too_small_child(void)
 {
-    hl_runtime_t *rt = make_runtime();
+    hl_runtime_t *rt = mirror_runtime();
     hl_gc_disable(rt);
     static const int64_t v123[] = {1, 2, 3};
     hl_object_t *a = int_list(rt, v123, 3);
-    hl_object_t *b = list_new(rt), *module = list_new(rt);
-    append(rt, b, a);
-    append(rt, module, a);
+    hl_object_t *b = t_list_new(rt), *module = t_list_new(rt);
+    t_append(rt, b, a);
+    t_append(rt, module, a);
     hl_decref(rt, a);            /* our reference: a is held by b and module */
     hl_decref(rt, a);            /* Py_DecRef(a): refcount 1, two referrers */
     hl_gc_collect(rt, 2);

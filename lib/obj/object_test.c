@@ -23,50 +23,22 @@
 #include "heaplab/allocator.h"
 #include "heaplab/gc.h"
 #include "heaplab/object.h"
+#include "rt_test_util.h"
 
 /* ---------------------------------------------------------------------- */
 /* Helpers */
 
 static const char *current_allocator = "";
 
-/* The runtime a test has open, so that a failing test's teardown can still
- * destroy it (the sanitizers' leak check then stays quiet about it). */
-static hl_runtime_t *live_rt;
 
-static hl_runtime_t *make_runtime(const char *allocator)
-{
-    char err[256] = "";
-    hl_runtime_t *rt = NULL;
-    assert_null(live_rt);
-    if (hl_runtime_create(allocator, NULL, &rt, err, sizeof err) != 0)
-        fail_msg("hl_runtime_create(%s): %s", allocator, err);
-    live_rt = rt;
-    return rt;
-}
 
-static void destroy(hl_runtime_t *rt)
-{
-    assert_ptr_equal(rt, live_rt);
-    live_rt = NULL;
-    hl_runtime_destroy(rt);
-}
 
-static int destroy_live(void **state)
-{
-    (void)state;
-    if (live_rt != NULL) {
-        hl_runtime_t *rt = live_rt;
-        live_rt = NULL;
-        hl_runtime_destroy(rt);
-    }
-    return 0;
-}
 
 /* A fresh runtime with automatic collection off and empty free lists. */
 static hl_runtime_t *fresh(const char *allocator)
 {
     current_allocator = allocator;
-    hl_runtime_t *rt = make_runtime(allocator);
+    hl_runtime_t *rt = rt_make(allocator);
     hl_gc_disable(rt);
     hl_gc_collect(rt, 2);
     return rt;
@@ -82,7 +54,7 @@ static void each_allocator(void (*body)(hl_runtime_t *rt))
         print_message("[ allocator ] %s\n", e->name);
         hl_runtime_t *rt = fresh(e->name);
         body(rt);
-        destroy(rt);
+        rt_destroy(rt);
     }
 }
 
@@ -101,24 +73,8 @@ static void assert_usage_equal(hl_runtime_usage_t a, hl_runtime_usage_t b)
                  b.obj_blocks, b.mem_blocks);
 }
 
-static hl_object_t *list_new(hl_runtime_t *rt)
-{
-    hl_object_t *l = hl_list_new(rt);
-    assert_non_null(l);
-    return l;
-}
 
-static void append(hl_runtime_t *rt, hl_object_t *l, hl_object_t *v)
-{
-    assert_int_equal(hl_list_append(rt, l, v), 0);
-}
 
-static void append_new(hl_runtime_t *rt, hl_object_t *l, hl_object_t *v)
-{
-    assert_non_null(v);
-    append(rt, l, v);
-    hl_decref(rt, v);
-}
 
 static hl_type_t *plain_type(hl_runtime_t *rt, const char *name)
 {
@@ -223,7 +179,7 @@ static void body_other_sizes(hl_runtime_t *rt)
     for (size_t i = 0; i < 100; i++)
         hl_decref(rt, items[i]);
 
-    hl_object_t *l = list_new(rt), *d = hl_dict_new(rt);
+    hl_object_t *l = t_list_new(rt), *d = hl_dict_new(rt);
     assert_int_equal(hl_sizeof(l), 56);
     assert_int_equal(hl_sizeof(d), 64);
     assert_string_equal(hl_type_name(l), "list");
@@ -247,9 +203,9 @@ static void body_other_sizes(hl_runtime_t *rt)
 static void test_other_sizes(void **state) { each_allocator(body_other_sizes); }
 
 /* l = []
- * for i in range(100): l.append(i); sizes.append(sys.getsizeof(l))
+ * for i in range(100): l.t_append(i); sizes.t_append(sys.getsizeof(l))
  * (allocated = (size - 56) / 8: 4, 8, 16, 24, 32, 40, 52, 64, 76, 92, 108)
- * while l: l.pop(); sizes.append(sys.getsizeof(l)) */
+ * while l: l.pop(); sizes.t_append(sys.getsizeof(l)) */
 static const size_t list_append_sizes[100] = {
     88, 88, 88, 88, 120, 120, 120, 120, 184, 184, 184, 184, 184, 184, 184, 184, 248, 248,
     248, 248, 248, 248, 248, 248, 312, 312, 312, 312, 312, 312, 312, 312, 376, 376, 376, 376,
@@ -270,10 +226,10 @@ static const size_t list_pop_sizes[100] = {
 
 static void body_list_growth(hl_runtime_t *rt)
 {
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     assert_int_equal(hl_list_allocated(l), 0);
     for (int i = 0; i < 100; i++) {
-        append_new(rt, l, hl_int_new(rt, i));
+        t_append_new(rt, l, hl_int_new(rt, i));
         assert_int_equal(hl_list_size(l), (size_t)i + 1);
         if (hl_sizeof(l) != list_append_sizes[i])
             fail_msg("[%s] getsizeof after %d appends: %zu, oracle %zu", current_allocator,
@@ -300,7 +256,7 @@ static void body_list_growth(hl_runtime_t *rt)
     /* list.pop(0) resizes exactly as pop() does (list_ass_slice ends in
      * list_resize): the same table (oracle: p == q) */
     for (int i = 0; i < 100; i++)
-        append_new(rt, l, hl_int_new(rt, i));
+        t_append_new(rt, l, hl_int_new(rt, i));
     for (int i = 0; i < 100; i++) {
         hl_object_t *v = hl_list_pop(rt, l, 0);
         assert_int_equal(hl_int_value(v), i);
@@ -321,12 +277,12 @@ static void test_list_growth(void **state) { each_allocator(body_list_growth); }
  * l = [1, 2, 3]; l.clear(); sys.getsizeof(l) == 56 */
 static void body_list_ops(hl_runtime_t *rt)
 {
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     assert_null(hl_list_pop(rt, l, -1));
     assert_int_equal(hl_runtime_error(rt), HL_ERR_INDEX);
     assert_string_equal(hl_runtime_error_message(rt), "pop from empty list");
     hl_runtime_clear_error(rt);
-    append_new(rt, l, hl_int_new(rt, 1));
+    t_append_new(rt, l, hl_int_new(rt, 1));
     assert_null(hl_list_pop(rt, l, 5));
     assert_int_equal(hl_runtime_error(rt), HL_ERR_INDEX);
     assert_string_equal(hl_runtime_error_message(rt), "pop index out of range");
@@ -339,7 +295,7 @@ static void body_list_ops(hl_runtime_t *rt)
     hl_list_clear(rt, l);
 
     for (int i = 0; i < 3; i++)
-        append_new(rt, l, hl_int_new(rt, i));
+        t_append_new(rt, l, hl_int_new(rt, i));
     hl_object_t *v = hl_list_pop(rt, l, 0);
     assert_int_equal(hl_int_value(v), 0);
     hl_decref(rt, v);
@@ -348,8 +304,8 @@ static void body_list_ops(hl_runtime_t *rt)
     hl_decref(rt, v);
     assert_int_equal(hl_list_size(l), 1);
     assert_int_equal(hl_int_value(hl_list_get(l, 0)), 1);
-    append_new(rt, l, hl_int_new(rt, 2));
-    append_new(rt, l, hl_int_new(rt, 3));
+    t_append_new(rt, l, hl_int_new(rt, 2));
+    t_append_new(rt, l, hl_int_new(rt, 3));
     hl_list_clear(rt, l);
     assert_int_equal(hl_list_size(l), 0);
     assert_int_equal(hl_sizeof(l), 56);
@@ -359,7 +315,7 @@ static void body_list_ops(hl_runtime_t *rt)
 static void test_list_ops(void **state) { each_allocator(body_list_ops); }
 
 /* d = {}
- * for i in range(50): d['k%d' % i] = i; sizes.append(sys.getsizeof(d))
+ * for i in range(50): d['k%d' % i] = i; sizes.t_append(sys.getsizeof(d))
  * (64 + the keys table: 32 header + indices + 16 per usable entry:
  *  8 slots 184, 16 slots 272, 32 slots 464, 64 slots 832, 128 slots 1584)
  * for i in range(50): del d['k%d' % i]; sys.getsizeof(d)   -> 1584 each time
@@ -479,10 +435,10 @@ static void test_small_ints(void **state) { each_allocator(body_small_ints); }
  * the same for {} , a float (x*2 then x*3) and a 2-tuple (x, 2) / (x, 3) */
 static void body_free_list_reuse(hl_runtime_t *rt)
 {
-    hl_object_t *a = list_new(rt);
+    hl_object_t *a = t_list_new(rt);
     hl_object_t *id = a;
     hl_decref(rt, a);
-    hl_object_t *b = list_new(rt);
+    hl_object_t *b = t_list_new(rt);
     assert_ptr_equal(b, id);
     assert_int_equal(hl_list_size(b), 0);
     assert_int_equal(hl_list_allocated(b), 0);
@@ -540,8 +496,8 @@ typedef hl_object_t *(*maker_fn)(hl_runtime_t *rt, int i);
 
 static hl_object_t *make_list1(hl_runtime_t *rt, int i)
 {
-    hl_object_t *l = list_new(rt);
-    append_new(rt, l, hl_int_new(rt, 1));
+    hl_object_t *l = t_list_new(rt);
+    t_append_new(rt, l, hl_int_new(rt, 1));
     return l;
 }
 
@@ -646,7 +602,7 @@ static void body_usage_round_trip(hl_runtime_t *rt)
     hl_runtime_usage_t start = usage(rt);
     assert_true(start.objects >= 1);              /* gc.garbage at least */
     hl_type_t *tp = plain_type(rt, "Node");
-    hl_object_t *root = list_new(rt);
+    hl_object_t *root = t_list_new(rt);
     char k[16];
     for (int i = 0; i < 500; i++) {
         hl_object_t *d = hl_dict_new(rt);
@@ -658,7 +614,7 @@ static void body_usage_round_trip(hl_runtime_t *rt)
         assert_int_equal(hl_dict_setitem_cstr(rt, d, k, t), 0);
         hl_instance_set(rt, o, 0, d);
         hl_instance_set(rt, o, 1, root);          /* cycles through root */
-        append(rt, root, o);
+        t_append(rt, root, o);
         hl_decref(rt, d);
         hl_decref(rt, f);
         hl_decref(rt, s);
@@ -690,9 +646,9 @@ static void body_refcounts(hl_runtime_t *rt)
 {
     hl_object_t *x = hl_float_new(rt, 3.0);
     assert_int_equal(hl_refcnt(x), 1);
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     for (int i = 0; i < 3; i++)
-        append(rt, l, x);
+        t_append(rt, l, x);
     assert_int_equal(hl_refcnt(x), 4);
     hl_object_t *xx[2] = {x, x};
     hl_object_t *t = hl_tuple_new(rt, 2, xx);
@@ -766,10 +722,10 @@ static void test_trashcan_deep(void **state)
     hl_runtime_usage_t start = usage(rt);
     enum { DEEP = 1000000, DEEP_DICT = 100000 };
 
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     for (int i = 0; i < DEEP; i++) {
-        hl_object_t *n = list_new(rt);
-        append_new(rt, n, l);
+        hl_object_t *n = t_list_new(rt);
+        t_append_new(rt, n, l);
         l = n;
     }
     assert_int_equal(usage(rt).objects, start.objects + DEEP + 1);
@@ -810,7 +766,7 @@ static void test_trashcan_deep(void **state)
     assert_true(hl_gc_check(rt, true));
     hl_gc_collect(rt, 2);
     assert_usage_equal(usage(rt), start);
-    destroy(rt);
+    rt_destroy(rt);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -862,7 +818,7 @@ static void body_dict_tracking(hl_runtime_t *rt)
     assert_int_equal(hl_dict_setitem_cstr(rt, d4, "a", tt), 0);
     assert_false(hl_gc_is_tracked(d4));
 
-    hl_object_t *d5 = hl_dict_new(rt), *l = list_new(rt);
+    hl_object_t *d5 = hl_dict_new(rt), *l = t_list_new(rt);
     assert_int_equal(hl_dict_setitem_cstr(rt, d5, "a", l), 0);
     assert_int_equal(hl_dict_delitem_cstr(rt, d5, "a"), 0);
     assert_true(hl_gc_is_tracked(d5));
@@ -899,7 +855,7 @@ static void test_dict_tracking(void **state) { each_allocator(body_dict_tracking
  * (plus: gc.get_referents(weakref.ref(o, cb)) == [cb], of weakref.ref(o):
  * []; gc.is_tracked of both and of a builtin method: True)
  * r1 is r2, weakref.getweakrefcount(o)              -> True, 1
- * calls = []; def cb(w): calls.append(w)
+ * calls = []; def cb(w): calls.t_append(w)
  * r3 = weakref.ref(o, cb); r4 = weakref.ref(o, cb)
  * r3 is r4, r3 is r1, weakref.getweakrefcount(o)     -> False, False, 3
  * del o
@@ -975,7 +931,7 @@ static void body_weakrefs(hl_runtime_t *rt)
     assert_int_equal(calls.n, 2);
 
     /* only instances take weak references */
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     hl_runtime_usage_t before = usage(rt);
     assert_null(hl_weakref_new(rt, l, NULL));
     assert_int_equal(hl_runtime_error(rt), HL_ERR_TYPE);
@@ -1011,7 +967,7 @@ static void see_call(hl_runtime_t *rt, hl_object_t *self, hl_object_t *arg, void
 static void body_callable(hl_runtime_t *rt)
 {
     call_seen_t seen = {NULL, NULL, 0};
-    hl_object_t *self = list_new(rt), *arg = hl_float_new(rt, 2.0);
+    hl_object_t *self = t_list_new(rt), *arg = hl_float_new(rt, 2.0);
     hl_object_t *c = hl_callable_new(rt, see_call, self, &seen);
     assert_int_equal(hl_refcnt(self), 2);         /* the callable holds it */
     assert_true(hl_is_gc(c));
@@ -1044,11 +1000,11 @@ static void test_callable(void **state) { each_allocator(body_callable); }
 static void body_get_count(hl_runtime_t *rt)
 {
     assert_int_equal(count0(rt), 0);
-    hl_object_t *l = list_new(rt);
+    hl_object_t *l = t_list_new(rt);
     assert_int_equal(count0(rt), 1);
     hl_decref(rt, l);
     assert_int_equal(count0(rt), 1);
-    l = list_new(rt);
+    l = t_list_new(rt);
     assert_int_equal(count0(rt), 1);
     hl_object_t *f = hl_float_new(rt, 3.0), *s = hl_str_from_cstr(rt, "s");
     hl_object_t *big = hl_int_new(rt, 1000);
@@ -1056,9 +1012,9 @@ static void body_get_count(hl_runtime_t *rt)
     hl_object_t *d = hl_dict_new(rt);
     assert_int_equal(count0(rt), 2);
     hl_type_t *I = plain_type(rt, "I");
-    hl_object_t *xs = list_new(rt);
+    hl_object_t *xs = t_list_new(rt);
     for (int i = 0; i < 50; i++)
-        append_new(rt, xs, hl_instance_new(rt, I, 1));
+        t_append_new(rt, xs, hl_instance_new(rt, I, 1));
     assert_int_equal(count0(rt), 53);
     hl_decref(rt, xs);
     assert_int_equal(count0(rt), 3);              /* -50 instances; xs to the free list */
@@ -1106,7 +1062,7 @@ static void fin_finalize(hl_runtime_t *rt, hl_object_t *self, void *user)
     fin_t *f = user;
     f->finalize++;
     if (f->keep)
-        append(rt, f->keep, self);
+        t_append(rt, f->keep, self);
 }
 
 static void fin_del(hl_runtime_t *rt, hl_object_t *self, void *user)
@@ -1124,7 +1080,7 @@ static void body_finalizers(hl_runtime_t *rt)
     hl_decref(rt, o);
     assert_int_equal(f.finalize, 1);
 
-    f.keep = list_new(rt);
+    f.keep = t_list_new(rt);
     o = hl_instance_new(rt, F, 0);
     hl_decref(rt, o);                             /* resurrected */
     assert_int_equal(f.finalize, 2);
@@ -1156,23 +1112,23 @@ static void test_finalizers(void **state) { each_allocator(body_finalizers); }
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_int_sizes, destroy_live),
-        cmocka_unit_test_teardown(test_other_sizes, destroy_live),
-        cmocka_unit_test_teardown(test_list_growth, destroy_live),
-        cmocka_unit_test_teardown(test_list_ops, destroy_live),
-        cmocka_unit_test_teardown(test_dict_sizes, destroy_live),
-        cmocka_unit_test_teardown(test_small_ints, destroy_live),
-        cmocka_unit_test_teardown(test_free_list_reuse, destroy_live),
-        cmocka_unit_test_teardown(test_free_list_limits, destroy_live),
-        cmocka_unit_test_teardown(test_free_lists_cleared_by_full_collections, destroy_live),
-        cmocka_unit_test_teardown(test_usage_round_trip, destroy_live),
-        cmocka_unit_test_teardown(test_refcounts, destroy_live),
-        cmocka_unit_test_teardown(test_trashcan_deep, destroy_live),
-        cmocka_unit_test_teardown(test_dict_tracking, destroy_live),
-        cmocka_unit_test_teardown(test_weakrefs, destroy_live),
-        cmocka_unit_test_teardown(test_callable, destroy_live),
-        cmocka_unit_test_teardown(test_get_count, destroy_live),
-        cmocka_unit_test_teardown(test_finalizers, destroy_live),
+        cmocka_unit_test_teardown(test_int_sizes, rt_teardown),
+        cmocka_unit_test_teardown(test_other_sizes, rt_teardown),
+        cmocka_unit_test_teardown(test_list_growth, rt_teardown),
+        cmocka_unit_test_teardown(test_list_ops, rt_teardown),
+        cmocka_unit_test_teardown(test_dict_sizes, rt_teardown),
+        cmocka_unit_test_teardown(test_small_ints, rt_teardown),
+        cmocka_unit_test_teardown(test_free_list_reuse, rt_teardown),
+        cmocka_unit_test_teardown(test_free_list_limits, rt_teardown),
+        cmocka_unit_test_teardown(test_free_lists_cleared_by_full_collections, rt_teardown),
+        cmocka_unit_test_teardown(test_usage_round_trip, rt_teardown),
+        cmocka_unit_test_teardown(test_refcounts, rt_teardown),
+        cmocka_unit_test_teardown(test_trashcan_deep, rt_teardown),
+        cmocka_unit_test_teardown(test_dict_tracking, rt_teardown),
+        cmocka_unit_test_teardown(test_weakrefs, rt_teardown),
+        cmocka_unit_test_teardown(test_callable, rt_teardown),
+        cmocka_unit_test_teardown(test_get_count, rt_teardown),
+        cmocka_unit_test_teardown(test_finalizers, rt_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
