@@ -16,6 +16,9 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gbench_context import machine_sentence  # noqa: E402
+
 
 def load(path):
     with open(path) as f:
@@ -118,12 +121,7 @@ def main():
     out.append("- `batch_lifo/N`, `batch_fifo/N`: allocate N objects of random sizes 1..512, then "
                "free them newest first / oldest first.")
     out.append("")
-    out.append("Machine: %s CPUs at %s MHz, load average %s; run %s.  (Google Benchmark "
-               "reports its own library's build type as %s: that is Debian's libbenchmark, "
-               "not heaplab, which is built with --config=opt.)" % (
-                   ctx.get("num_cpus", "?"), ctx.get("mhz_per_cpu", "?"),
-                   " ".join("%.2f" % x for x in ctx.get("load_avg", [])) or "?",
-                   ctx.get("date", "?"), ctx.get("library_build_type", "?")))
+    out.append(machine_sentence(ctx, ", not heaplab, which is built with --config=opt."))
     out.append("")
     out.append("## Time: ns per item (CPU time; mean ± coefficient of variation over %d "
                "repetitions)" % nreps)

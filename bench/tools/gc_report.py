@@ -21,6 +21,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gbench_context import machine_sentence  # noqa: E402
+
 IMPLS = ("heaplab", "cpython")
 SHAPES = ("ring", "random")
 STATES = ("live", "garbage")
@@ -146,12 +149,8 @@ def main():
                "Google Benchmark's real time.  `collected` is what the timed collections "
                "returned (heaplab / CPython); they must agree." % (nreps, TARGET))
     out.append("")
-    out.append("Machine: %s CPUs at %s MHz, load average %s; run %s.  (Google Benchmark "
-               "reports its own library's build type as %s: that is Debian's libbenchmark; "
-               "heaplab is built with --config=opt, and libpython3.11 is Debian's.)" % (
-                   ctx.get("num_cpus", "?"), ctx.get("mhz_per_cpu", "?"),
-                   " ".join("%.2f" % x for x in ctx.get("load_avg", [])) or "?",
-                   ctx.get("date", "?"), ctx.get("library_build_type", "?")))
+    out.append(machine_sentence(ctx, "; heaplab is built with --config=opt, and "
+                                     "libpython3.11 is Debian's."))
     out.append("")
     out.append("Source: %s." % source_state())
     out.append("")
