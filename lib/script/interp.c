@@ -158,6 +158,13 @@ static int exec_tuple(interp_t *ip, const hl_script_stmt_t *st)
     return bind(ip, st->opnd[0], hl_tuple_new(ip->rt, n, n ? ip->items : NULL));
 }
 
+/* The KEY operand (the second) as a C string; the lexer bounds its length. */
+static void key_cstr(const hl_script_stmt_t *st, char key[HL_SCRIPT_TOKEN_MAX + 1])
+{
+    memcpy(key, st->opnd[1].p, st->opnd[1].len);
+    key[st->opnd[1].len] = '\0';
+}
+
 static int exec_setitem(interp_t *ip, const hl_script_stmt_t *st)
 {
     hl_object_t *v = lookup(ip, st->opnd[2]);   /* the right-hand side first */
@@ -169,8 +176,7 @@ static int exec_setitem(interp_t *ip, const hl_script_stmt_t *st)
     switch (hl_kind(d)) {
     case HL_KIND_DICT: {
         char key[HL_SCRIPT_TOKEN_MAX + 1];
-        memcpy(key, st->opnd[1].p, st->opnd[1].len);
-        key[st->opnd[1].len] = '\0';
+        key_cstr(st, key);
         return hl_dict_setitem_cstr(ip->rt, d, key, v) == 0 ? 0 : runtime_fail(ip);
     }
     case HL_KIND_LIST:
@@ -189,8 +195,7 @@ static int exec_delitem(interp_t *ip, const hl_script_stmt_t *st)
     switch (hl_kind(d)) {
     case HL_KIND_DICT: {
         char key[HL_SCRIPT_TOKEN_MAX + 1];
-        memcpy(key, st->opnd[1].p, st->opnd[1].len);
-        key[st->opnd[1].len] = '\0';
+        key_cstr(st, key);
         if (!hl_dict_getitem_cstr(d, key))
             return fail(ip, "KeyError: '%s'", key);
         return hl_dict_delitem_cstr(ip->rt, d, key) == 0 ? 0 : runtime_fail(ip);
