@@ -95,7 +95,9 @@ void hl_runtime_usage(const hl_runtime_t *rt, hl_runtime_usage_t *out);
 
 /* Errors, as CPython's exception types.  A failing call returns NULL or -1
  * and leaves the error here, with a message in CPython's words ("pop from
- * empty list"); hl_runtime_clear_error resets it. */
+ * empty list"); hl_runtime_clear_error resets it (PyErr_Clear).  As in
+ * CPython, automatic collection waits while an error is set, so a caller
+ * that carries on after an error must clear it. */
 typedef enum hl_error_e {
     HL_ERR_NONE = 0,
     HL_ERR_MEMORY,   /* MemoryError */
