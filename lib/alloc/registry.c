@@ -26,6 +26,43 @@ static const hl_registry_entry_t registry[] = {
     {"cpython",
      "CPython 3.11's own obmalloc (PyObject_Malloc in libpython3.11); one instance per process",
      hl_cpython_create},
+    {"seqfit-first",
+     "sequential fit, address-ordered first fit: one free list, boundary tags, immediate "
+     "coalescing",
+     hl_seqfit_first_create},
+    {"seqfit-next",
+     "sequential fit, next fit with a roving pointer: one free list, boundary tags, "
+     "immediate coalescing",
+     hl_seqfit_next_create},
+    {"seqfit-best",
+     "sequential fit, best fit: one free list, boundary tags, immediate coalescing",
+     hl_seqfit_best_create},
+    {"segregated-simple",
+     "simple segregated storage: one size class per 16 KiB page, no splitting or coalescing",
+     hl_segregated_simple_create},
+    {"segregated-fit",
+     "segregated fit, dlmalloc-like: exact small bins, sorted large bins, splitting, "
+     "coalescing, a top chunk",
+     hl_segregated_fit_create},
+    {"buddy",
+     "binary buddy system: power-of-two blocks, splitting, coalescing with the computed buddy",
+     hl_buddy_create},
+    {"tlsf",
+     "two-level segregated fit (Masmano et al.): O(1) malloc and free, good fit, immediate "
+     "coalescing",
+     hl_tlsf_create},
+    {"jemalloc",
+     "jemalloc 5.3 (libjemalloc.so.2, dlopen()ed, mallocx API); process-wide library, one "
+     "private arena + explicit tcache per instance, destroy frees the arena",
+     hl_jemalloc_create},
+    {"mimalloc",
+     "mimalloc 2.0 (libmimalloc.so.2, dlopen()ed, mi_heap_* API); one mi_heap per instance, "
+     "held bytes are mimalloc's process-wide commit",
+     hl_mimalloc_create},
+    {"tcmalloc",
+     "gperftools tcmalloc 2.10 (libtcmalloc_minimal.so.4, dlopen()ed, tc_* API); one heap per "
+     "process, instances are views of it",
+     hl_tcmalloc_create},
 };
 
 size_t hl_registry_count(void) { return sizeof registry / sizeof registry[0]; }

@@ -25,5 +25,7 @@ int hl_cmd_record(int argc, char **argv);     /* cmd_record.c */
 void hl_cmd_record_usage(FILE *out);
 int hl_cmd_script(int argc, char **argv);     /* cmd_script.c */
 void hl_cmd_script_usage(FILE *out);
+int hl_cmd_exec(int argc, char **argv);       /* cmd_exec.c */
+void hl_cmd_exec_usage(FILE *out);
 
 #endif

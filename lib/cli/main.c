@@ -1,5 +1,6 @@
 /* main.c: heaplab-cli, the front end behind the `heaplab` script. */
 #include "cli.h"
+#include "peers.h"
 
 #include <string.h>
 
@@ -10,6 +11,8 @@ static const hl_cmd_t commands[] = {
     {"record", "record a command's allocations in glibc's mtrace format",
      hl_cmd_record, hl_cmd_record_usage},
     {"script", "run a heap script over a heaplab runtime", hl_cmd_script, hl_cmd_script_usage},
+    {"exec", "run a command with one of heaplab's own allocators as its malloc (LD_PRELOAD)",
+     hl_cmd_exec, hl_cmd_exec_usage},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -22,6 +25,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* The jemalloc peer needs a larger static-TLS reserve, which only a
+     * fresh exec can give (peers.h); nothing happens if it is there. */
+    hl_peers_reexec_for_static_tls(argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? HL_EXIT_USAGE : HL_EXIT_OK;

@@ -17,6 +17,16 @@ HL_DECLARE_ALLOCATOR(hl_pymalloc_create);          /* lib/pymalloc/variant_radix
 HL_DECLARE_ALLOCATOR(hl_pymalloc_classic_create);  /* lib/pymalloc/variant_classic.c */
 HL_DECLARE_ALLOCATOR(hl_glibc_create);             /* lib/alloc/glibc.c */
 HL_DECLARE_ALLOCATOR(hl_cpython_create);           /* lib/alloc/cpython.c */
+HL_DECLARE_ALLOCATOR(hl_seqfit_first_create);      /* lib/classic/seqfit.c */
+HL_DECLARE_ALLOCATOR(hl_seqfit_next_create);       /* lib/classic/seqfit.c */
+HL_DECLARE_ALLOCATOR(hl_seqfit_best_create);       /* lib/classic/seqfit.c */
+HL_DECLARE_ALLOCATOR(hl_segregated_simple_create); /* lib/classic/segregated_simple.c */
+HL_DECLARE_ALLOCATOR(hl_segregated_fit_create);    /* lib/classic/segregated_fit.c */
+HL_DECLARE_ALLOCATOR(hl_buddy_create);             /* lib/classic/buddy.c */
+HL_DECLARE_ALLOCATOR(hl_tlsf_create);              /* lib/classic/tlsf.c */
+HL_DECLARE_ALLOCATOR(hl_jemalloc_create);          /* lib/peers/jemalloc.c */
+HL_DECLARE_ALLOCATOR(hl_mimalloc_create);          /* lib/peers/mimalloc.c */
+HL_DECLARE_ALLOCATOR(hl_tcmalloc_create);          /* lib/peers/tcmalloc.c */
 
 #include "heaplab/arena_source.h"
 
