@@ -82,6 +82,8 @@ def main():
              ("churn.json", "Google Benchmark's JSON for it, every repetition"),
              ("scripts.txt", "heap scripts (the corpus and 100 generated), heaplab on every "
               "allocator against CPython 3.11, line by line"),
+             ("fuzz.txt", "a short fuzzing campaign: every libFuzzer target for 20 s "
+              "(exec/s, coverage, corpus, failures)"),
              ("gc.md", "full collections: time per object, heaplab's collector next to "
               "CPython 3.11's gc.collect() on the same graphs"),
              ("gc.json", "Google Benchmark's JSON for it, every repetition")]
@@ -108,6 +110,11 @@ def main():
             lines = [l.strip() for l in f if l.strip()]
         md.append("- Heap scripts, heaplab vs CPython 3.11: %s." % (
             lines[-1] if lines else "no output"))
+    if os.path.exists("results/fuzz.txt"):
+        with open("results/fuzz.txt") as f:
+            rows = [l.rstrip() for l in f if l.strip() and not l.startswith("===")]
+        md.append("- Fuzzing (20 s per target):")
+        md += ["  - `%s`" % r.strip() for r in rows] or ["  - no output"]
     md.append("- Benchmarks: %s." % ("completed" if args.bench_ok == "yes" else "FAILED"))
     md.append("")
     md += ["## Machine", "",

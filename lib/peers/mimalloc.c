@@ -198,10 +198,11 @@ static bool hmi_check(void *ctx, FILE *report)
 {
     hmi_state_t *st = ctx;
     hmi_walk_t w = {0, 0, NULL};
-    if (!mi.heap_visit_blocks(st->heap, true, hmi_visit, &w)) {
-        if (report) fprintf(report, "mimalloc: mi_heap_visit_blocks failed\n");
-        return false;
-    }
+    /* mi_heap_visit_blocks returns false when a visitor does -- hmi_visit
+     * never does -- and also, in mimalloc 2.0, for a heap that has no pages
+     * yet (an empty heap is not an error: alloc_fuzz found this).  So its
+     * result says nothing here; the walk's counts below do. */
+    (void)mi.heap_visit_blocks(st->heap, true, hmi_visit, &w);
     if (w.misaligned != NULL) {
         if (report) fprintf(report, "mimalloc: block %p is not 16-byte aligned\n", w.misaligned);
         return false;
