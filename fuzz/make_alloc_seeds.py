@@ -19,10 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def size_word(rng):
     r = rng.random()
     if r < 0.75:
-        return rng.randrange(0, 512)                     # V >> 13 == 0
+        return rng.randrange(0, 512)                     # V >> 12 == 0
     if r < 0.95:
-        return (5 << 13) | rng.randrange(0, 1 << 13)     # 0..8191
-    return (7 << 13) | rng.randrange(0, 1 << 13)         # up to 1 MiB
+        return (10 << 12) | rng.randrange(0, 1 << 12)    # 0..8191
+    return (15 << 12) | rng.randrange(0, 1 << 12)        # 8 KiB .. 1 MiB
 
 
 def program(index, rng, nops=120):

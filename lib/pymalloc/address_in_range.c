@@ -51,6 +51,11 @@ static arena_map_bot_t *arena_map_get(OMState *state, pymem_block *p, int create
         if (n == NULL)
             return NULL;
         arena_map_root.ptrs[i1]->ptrs[i2] = n;
+        size_t key = i1 << MAP_MID_BITS | i2;
+        if (arena_map_bot_count == 0 || key < state->arena_map_bot_key_lo)
+            state->arena_map_bot_key_lo = key;
+        if (arena_map_bot_count == 0 || key > state->arena_map_bot_key_hi)
+            state->arena_map_bot_key_hi = key;
         arena_map_bot_count++;
     }
     return arena_map_root.ptrs[i1]->ptrs[i2];
@@ -110,19 +115,33 @@ static inline bool address_in_range(OMState *state, void *p, poolp pool)
 }
 
 /* CPython never frees the interior nodes; an instance frees them when it
- * dies. */
+ * dies.  Only the keys between the lowest and highest bottom node's can hold
+ * one: the walk visits those (a handful; the fuzz targets create and destroy
+ * an instance per input, and a walk of all 32768 x 32768 possible slots, or
+ * even of one mid node's 32768, was most of their time), then the mid
+ * nodes. */
+HL_NO_COVERAGE
 static void arena_map_free_nodes(OMState *state)
 {
-    for (size_t i1 = 0; i1 < MAP_TOP_LENGTH; i1++) {
-        arena_map_mid_t *mid = arena_map_root.ptrs[i1];
-        if (mid == NULL)
-            continue;
-        for (size_t i2 = 0; i2 < MAP_MID_LENGTH; i2++)
-            if (mid->ptrs[i2] != NULL)
-                PyMem_RawFree(mid->ptrs[i2]);
-        PyMem_RawFree(mid);
-        arena_map_root.ptrs[i1] = NULL;
+    if (arena_map_bot_count > 0) {
+        for (size_t key = state->arena_map_bot_key_lo; key <= state->arena_map_bot_key_hi;
+             key++) {
+            arena_map_mid_t *mid = arena_map_root.ptrs[key >> MAP_MID_BITS];
+            if (mid != NULL && mid->ptrs[key & MAP_MID_MASK] != NULL) {
+                PyMem_RawFree(mid->ptrs[key & MAP_MID_MASK]);
+                mid->ptrs[key & MAP_MID_MASK] = NULL;
+                arena_map_bot_count--;
+            }
+        }
     }
+    for (size_t i1 = 0; i1 < MAP_TOP_LENGTH && arena_map_mid_count > 0; i1++) {
+        if (arena_map_root.ptrs[i1] != NULL) {
+            PyMem_RawFree(arena_map_root.ptrs[i1]);
+            arena_map_root.ptrs[i1] = NULL;
+            arena_map_mid_count--;
+        }
+    }
+    hl_assert_internal(arena_map_mid_count == 0 && arena_map_bot_count == 0);
 }
 
 #else /* !WITH_PYMALLOC_RADIX_TREE */

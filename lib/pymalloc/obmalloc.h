@@ -332,6 +332,10 @@ typedef struct obmalloc_state {
 #if WITH_PYMALLOC_RADIX_TREE
     int arena_map_mid_count;
     int arena_map_bot_count;
+    /* Not CPython's: the lowest and highest (top, mid) key of a bottom node,
+     * i1 << MAP_MID_BITS | i2, so that arena_map_free_nodes visits only the
+     * slots between (arenas are mapped near one another). */
+    size_t arena_map_bot_key_lo, arena_map_bot_key_hi;
     arena_map_top_t arena_map_root;
 #endif
 } OMState;
