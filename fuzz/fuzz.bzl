@@ -19,14 +19,18 @@ defines
                      replays the corpora in the default and asan configs.
   NAME_lib           the target's code, shared by the two (alwayslink: nothing
                      else refers to LLVMFuzzerTestOneInput at link time).
+
+testonly = True marks NAME_lib and NAME testonly too, for targets whose deps are
+testonly (//lib/pymalloc:fidelity, //lib/mem:test_support).
 """
 
 load("//bazel:copts.bzl", "HL_TEST_COPTS")
 
-def hl_fuzz_target(name, srcs, deps = [], corpus = None, copts = []):
+def hl_fuzz_target(name, srcs, deps = [], corpus = None, copts = [], testonly = False):
     corpus = corpus or "//corpus/" + name
     native.cc_library(
         name = name + "_lib",
+        testonly = testonly,
         srcs = srcs,
         copts = HL_TEST_COPTS + copts,
         deps = deps,
@@ -34,6 +38,7 @@ def hl_fuzz_target(name, srcs, deps = [], corpus = None, copts = []):
     )
     native.cc_binary(
         name = name,
+        testonly = testonly,
         # bfd, not the toolchain's gold: gold prints a "Cannot export local
         # symbol" warning for each of ASan's ~130 register-specific checks
         # when libFuzzer's runtime is linked in.  The later -fuse-ld wins;

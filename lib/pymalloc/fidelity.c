@@ -23,6 +23,7 @@ struct fidelity_pair_s {
     void **a, **b;
     size_t *size;
     unsigned char *used;
+    unsigned char *small;   /* pymalloc serves the block (CPython's rule) */
     uint8_t *tag;
     size_t nops;
     FILE *log;
@@ -66,6 +67,7 @@ fidelity_pair_t *fidelity_pair_new(size_t nslots, FILE *log)
     fp->b = calloc(nslots, sizeof(void *));
     fp->size = calloc(nslots, sizeof(size_t));
     fp->used = calloc(nslots, 1);
+    fp->small = calloc(nslots, 1);
     fp->tag = calloc(nslots, 1);
     return fp;
 }
@@ -75,9 +77,18 @@ static void fill(void *p, size_t n, uint8_t tag)
     memset(p, tag, n);
 }
 
+/* p[0:n] is all `v`: p[0] is, and every byte equals the next (one
+ * vectorised memcmp of the block against itself shifted by one). */
+static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)
+{
+    return n == 0 || (p[0] == v && memcmp(p, p + 1, n - 1) == 0);
+}
+
 static int verify(fidelity_pair_t *fp, size_t slot)
 {
     const uint8_t *a = fp->a[slot], *b = fp->b[slot];
+    if (all_bytes(a, fp->size[slot], fp->tag[slot]) && all_bytes(b, fp->size[slot], fp->tag[slot]))
+        return 0;
     for (size_t i = 0; i < fp->size[slot]; i++) {
         if (a[i] != fp->tag[slot] || b[i] != fp->tag[slot]) {
             fprintf(fp->log, "fidelity: op %zu: slot %zu byte %zu corrupted (heaplab %02x, cpython %02x, expected %02x)\n",
@@ -96,7 +107,7 @@ static int after_alloc(fidelity_pair_t *fp, size_t slot, size_t size, bool zeroe
                 fp->nops, size, fp->a[slot], fp->b[slot]);
         return -1;
     }
-    if (zeroed) {
+    if (zeroed && !(all_bytes(fp->a[slot], size, 0) && all_bytes(fp->b[slot], size, 0))) {
         for (size_t i = 0; i < size; i++)
             if (((uint8_t *)fp->a[slot])[i] || ((uint8_t *)fp->b[slot])[i]) {
                 fprintf(fp->log, "fidelity: op %zu: calloc block not zeroed\n", fp->nops);
@@ -105,6 +116,7 @@ static int after_alloc(fidelity_pair_t *fp, size_t slot, size_t size, bool zeroe
     }
     fp->used[slot] = 1;
     fp->size[slot] = size;
+    fp->small[slot] = size >= 1 && size <= 512;
     fp->tag[slot] = (uint8_t)(0x11 + fp->nops * 7);
     fill(fp->a[slot], size, fp->tag[slot]);
     fill(fp->b[slot], size, fp->tag[slot]);
@@ -144,14 +156,20 @@ int fidelity_pair_realloc(fidelity_pair_t *fp, size_t slot, size_t size)
         fprintf(fp->log, "fidelity: op %zu: realloc to %zu failed\n", fp->nops, size);
         return -1;
     }
-    for (size_t i = 0; i < keep; i++)
-        if (((uint8_t *)na)[i] != tag || ((uint8_t *)nb)[i] != tag) {
-            fprintf(fp->log, "fidelity: op %zu: realloc lost byte %zu\n", fp->nops, i);
-            return -1;
-        }
+    if (!(all_bytes(na, keep, tag) && all_bytes(nb, keep, tag))) {
+        for (size_t i = 0; i < keep; i++)
+            if (((uint8_t *)na)[i] != tag || ((uint8_t *)nb)[i] != tag) {
+                fprintf(fp->log, "fidelity: op %zu: realloc lost byte %zu\n", fp->nops, i);
+                return -1;
+            }
+    }
     fp->a[slot] = na;
     fp->b[slot] = nb;
     fp->size[slot] = size;
+    /* CPython's realloc keeps a raw block raw whatever the new size
+     * (pymalloc_realloc "punts" on blocks it does not manage); a pymalloc
+     * block moves to the raw domain for 0 or over 512 bytes. */
+    fp->small[slot] = fp->small[slot] && size >= 1 && size <= 512;
     fill(na, size, tag);
     fill(nb, size, tag);
     return 0;
@@ -199,6 +217,85 @@ int fidelity_pair_checkpoint(fidelity_pair_t *fp, const char *what)
     return rc == 0 ? 0 : -1;
 }
 
+/* The fixed arena source's windows are 2^34-aligned (fixed_source.c). */
+#define FIXED_WINDOW_SIZE ((uintptr_t)1 << 34)
+
+int fidelity_pair_same_block(fidelity_pair_t *fp, size_t slot, const char *what)
+{
+    /* Raw blocks are the C library's on both sides: their addresses and
+     * usable sizes (glibc may hand out a bigger chunk than asked) are not
+     * pymalloc's to match. */
+    if (fp->used[slot] && fp->small[slot]) {
+        size_t n = fp->size[slot];
+        size_t ua = hl_usable_size(&fp->heaplab, fp->a[slot]);
+        size_t ub = hl_usable_size(&fp->cpython, fp->b[slot]);
+        uintptr_t oa = (uintptr_t)fp->a[slot] % FIXED_WINDOW_SIZE;
+        uintptr_t ob = (uintptr_t)fp->b[slot] % FIXED_WINDOW_SIZE;
+        if (ua != ub) {
+            fprintf(fp->log, "fidelity: %s: op %zu: slot %zu (%zu bytes): usable size %zu "
+                    "(heaplab), %zu (cpython)\n", what, fp->nops, slot, n, ua, ub);
+            return -1;
+        }
+        if (oa != ob) {
+            fprintf(fp->log, "fidelity: %s: op %zu: slot %zu (%zu bytes): block at window "
+                    "offset 0x%lx (heaplab), 0x%lx (cpython)\n", what, fp->nops, slot, n,
+                    (unsigned long)oa, (unsigned long)ob);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Exported by libpython3.11 but not declared in its public headers (the
+ * `cpython` peer's live_blocks; called directly here, since that peer's
+ * stats also ask the C library for mallinfo2, a walk of its heap). */
+extern ptrdiff_t _Py_GetAllocatedBlocks(void);
+
+int fidelity_pair_same_counts(fidelity_pair_t *fp, const char *what)
+{
+    hl_stats_t sa;
+    hl_stats(&fp->heaplab, &sa);
+    size_t cb = (size_t)_Py_GetAllocatedBlocks();
+    if ((sa.valid & HL_STAT_LIVE_BLOCKS) && sa.live_blocks != cb) {
+        fprintf(fp->log, "fidelity: %s: op %zu: %zu live blocks (heaplab), %zu (cpython)\n",
+                what, fp->nops, sa.live_blocks, cb);
+        return -1;
+    }
+    return 0;
+}
+
+int fidelity_pair_free_all(fidelity_pair_t *fp)
+{
+    /* memchr finds the live slots: a pair may have many more slots than
+     * live blocks. */
+    for (size_t i = 0; i < fp->nslots; i++) {
+        const unsigned char *next = memchr(fp->used + i, 1, fp->nslots - i);
+        if (next == NULL)
+            break;
+        i = (size_t)(next - fp->used);
+        if (fidelity_pair_free(fp, i) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+void fidelity_pair_stats(fidelity_pair_t *fp, char **heaplab, char **cpython)
+{
+    size_t la, lb;
+    *heaplab = stats_text(&fp->heaplab, &la);
+    *cpython = stats_text(&fp->cpython, &lb);
+}
+
+int fidelity_pair_live(const fidelity_pair_t *fp, size_t slot)
+{
+    return fp->used[slot] != 0;
+}
+
+const void *fidelity_pair_heaplab_state(const fidelity_pair_t *fp)
+{
+    return fp->heaplab.ctx;
+}
+
 int fidelity_pair_finish(fidelity_pair_t *fp)
 {
     int rc = 0;
@@ -208,7 +305,8 @@ int fidelity_pair_finish(fidelity_pair_t *fp)
         rc = fidelity_pair_checkpoint(fp, "after freeing everything");
     hl_allocator_destroy(&fp->heaplab);
     hl_allocator_destroy(&fp->cpython);
-    free(fp->a); free(fp->b); free(fp->size); free(fp->used); free(fp->tag);
+    free(fp->a); free(fp->b); free(fp->size); free(fp->used); free(fp->small);
+    free(fp->tag);
     free(fp);
     return rc;
 }

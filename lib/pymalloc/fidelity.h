@@ -38,4 +38,40 @@ int fidelity_pair_checkpoint(fidelity_pair_t *fp, const char *what);
 /* Frees every live block, checks once more, and frees the pair. */
 int fidelity_pair_finish(fidelity_pair_t *fp);
 
+/* For a driver that keeps one pair for the whole process (the fuzz target
+ * obmalloc_diff_fuzz: libpython's obmalloc cannot be reset, so heaplab's
+ * side is kept too, and both share one history). */
+
+/* The cheap per-op comparison, exact for what it covers.  same_block: if
+ * pymalloc serves the slot's block (by CPython's rule: malloc or calloc of
+ * 1..512 bytes, kept through reallocs to 1..512 bytes; a raw block stays raw
+ * whatever its new size), both sides' blocks have the same usable size (size
+ * class) and sit at the same offset from the start of their arena source's
+ * window: both sides use the `fixed` source, whose arena k is at the same
+ * offset from a 2^34-aligned window in every source, so a faithful pymalloc
+ * puts every block where CPython does.  (Raw blocks are the C library's on
+ * both sides and not compared.)  same_counts: both count the same live
+ * blocks (heaplab's live_blocks, CPython's _Py_GetAllocatedBlocks).  Each
+ * returns 0, or -1 after logging. */
+int fidelity_pair_same_block(fidelity_pair_t *fp, size_t slot, const char *what);
+int fidelity_pair_same_counts(fidelity_pair_t *fp, const char *what);
+
+/* Frees every live block (checking each, as fidelity_pair_free does) and
+ * keeps the pair. */
+int fidelity_pair_free_all(fidelity_pair_t *fp);
+
+/* Both stats texts, as fidelity_pair_checkpoint compares them (malloc'd;
+ * the caller frees both). */
+void fidelity_pair_stats(fidelity_pair_t *fp, char **heaplab, char **cpython);
+
+/* Is the slot live? */
+int fidelity_pair_live(const fidelity_pair_t *fp, size_t slot);
+
+/* heaplab's pymalloc instance state (its allocator ctx: the OMState, in a
+ * mapping of its own).  LeakSanitizer does not scan such mappings, so a
+ * driver that keeps the pair across leak checks registers it as a root
+ * region: pymalloc's arenas vector and radix-tree nodes are reachable only
+ * from there. */
+const void *fidelity_pair_heaplab_state(const fidelity_pair_t *fp);
+
 #endif
