@@ -452,7 +452,13 @@ static void bb_free_block(bb_heap_t *h, bb_block_t *b)
     unsigned k = bb_order(b);
     bb_set_allocated(b, false);
     while (k < BB_CHUNK_ORDER) {
+#ifdef HL_PLANT_BUDDY_WRONG_BUDDY
+        /* planted bug: the buddy taken as the next block up (address + size),
+         * not address XOR size: an upper buddy merges with its right neighbour */
+        bb_block_t *buddy = (bb_block_t *)((char *)b + bb_order_size(k));
+#else
         bb_block_t *buddy = bb_buddy(b, k);
+#endif
         if (bb_is_allocated(buddy) || bb_order(buddy) != k)
             break;           /* in use, or split into smaller blocks */
         bb_unlink(h, buddy, k);

@@ -294,7 +294,13 @@ static inline void sf_link_before(sf_block_t *pos, sf_block_t *b)
 static void sf_bin_insert(sf_state_t *st, sf_block_t *b)
 {
     size_t size = sf_size(b);
+#ifdef HL_PLANT_SEGFIT_WRONG_BIN
+    /* planted bug: `<=` for `<` at the small/large boundary: a free block of
+     * exactly SF_SMALL_LIMIT bytes goes to small bin 64, one past the last */
+    if (size <= SF_SMALL_LIMIT) {
+#else
     if (sf_is_small(size)) {
+#endif
         unsigned i = sf_small_index(size);
         sf_link_before(st->smallbins[i].fd, b);  /* front: LIFO */
         st->smallmap |= (uint64_t)1 << i;

@@ -520,8 +520,13 @@ static void *ss_malloc(void *ctx, size_t n)
 
 static void *ss_calloc(void *ctx, size_t nelem, size_t elsize)
 {
+#ifdef HL_PLANT_CALLOC_OVERFLOW
+    /* planted bug: no overflow check: nelem * elsize wraps, and a huge
+     * calloc succeeds with a small block */
+#else
     if (elsize != 0 && nelem > SIZE_MAX / elsize)
         return NULL;
+#endif
     size_t n = nelem * elsize;
     void *p = ss_malloc(ctx, n);
     if (p != NULL && n <= SS_SMALL_MAX)  /* a large block is a fresh, zeroed mapping */

@@ -550,7 +550,13 @@ static inline void seq_free_block(seq_state_t *st, seq_policy_t pol, seq_block_t
     }
     else if (right_free) {
         size += seq_size(right);
+#ifdef HL_PLANT_SEQFIT_STALE_TAG
+        /* planted bug: only the header is rewritten; the merged block's
+         * footer (right's old one) keeps right's size: a stale boundary tag */
+        b->tag = seq_tag(size, false);
+#else
         seq_set_tags(b, size, false);
+#endif
         seq_list_replace(st, right, b);
         hl_stat_inc(st->counters.coalesces);
     }

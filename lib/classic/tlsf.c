@@ -530,7 +530,13 @@ static void tl_split(tl_heap_t *h, tl_block_t *b, size_t size)
 static tl_block_t *tl_alloc_block(tl_heap_t *h, size_t size)
 {
     unsigned fl, sl;
+#ifdef HL_PLANT_TLSF_NO_ROUND_UP
+    /* planted bug: the insert mapping used for the search, with no round-up
+     * to the next list: the list found may hold blocks smaller than size */
+    tl_mapping(size, &fl, &sl);
+#else
     tl_mapping_search(size, &fl, &sl);
+#endif
     tl_block_t *b = tl_find_suitable(h, fl, sl);
     if (b == NULL) {
         if (!tl_add_pool(h))

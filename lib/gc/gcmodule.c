@@ -139,7 +139,13 @@ static void subtract_refs(PyGC_Head *containers, bool prefetch)
     gc_ahead_t ahead;
     if (prefetch)
         gc_ahead_init(&ahead, containers, gc);
+#ifdef HL_PLANT_SUBTRACT_REFS_SKIPS_FIRST
+    /* planted bug: the loop advances once more before its first visit, so
+     * the first object's references are never subtracted */
+    for (gc = GC_NEXT(gc); gc != containers; gc = GC_NEXT(gc)) {
+#else
     for (; gc != containers; gc = GC_NEXT(gc)) {
+#endif
         if (prefetch)
             gc_ahead_step(&ahead);
         hl_object_t *op = FROM_GC(gc);
@@ -170,7 +176,13 @@ static int visit_reachable(hl_object_t *op, void *arg)
      * on an untracked object. */
     hl_assert_internal(gc->_gc_next != 0);
 
+#ifdef HL_PLANT_MOVE_UNREACHABLE_NO_REVISIT
+    /* planted bug: the flag is looked for in _gc_prev, not _gc_next, so an
+     * object already in `unreachable` is never moved back (and is collected) */
+    if (gc->_gc_prev & NEXT_MASK_UNREACHABLE) {
+#else
     if (gc->_gc_next & NEXT_MASK_UNREACHABLE) {
+#endif
         /* This had gc_refs = 0 when move_unreachable got to it, but turns
          * out it's reachable after all.  Move it back to move_unreachable's
          * 'young' list, and move_unreachable will eventually get to it

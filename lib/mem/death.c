@@ -8,6 +8,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#ifdef HL_COVERAGE
+/* Coverage builds (--config=llvmcov): the profile runtime writes its counters
+ * at exit(), which a child that aborts, faults or _exit()s never reaches, so
+ * the fatal paths it ran would count as never run.  The child writes them
+ * itself (LLVM_PROFILE_FILE's %p gives it a file of its own), then dies as
+ * it would have. */
+int __llvm_profile_write_file(void) __attribute__((weak));
+
+static void write_profile(void)
+{
+    if (__llvm_profile_write_file != NULL)
+        (void)__llvm_profile_write_file();
+}
+
+static void die_after_profile(int sig)
+{
+    write_profile();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+#endif
+
 int hl_death_run(void (*fn)(void *arg), void *arg, hl_death_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -26,12 +48,20 @@ int hl_death_run(void (*fn)(void *arg), void *arg, hl_death_t *out)
         /* cmocka catches SIGSEGV and friends to longjmp back into its
          * runner; the child must die of them instead. */
         static const int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGSYS};
-        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+#ifdef HL_COVERAGE
+            signal(sigs[i], die_after_profile);
+#else
             signal(sigs[i], SIG_DFL);
+#endif
+        }
         close(fds[0]);
         dup2(fds[1], 2);
         close(fds[1]);
         fn(arg);
+#ifdef HL_COVERAGE
+        write_profile();
+#endif
         _exit(0);
     }
     close(fds[1]);

@@ -268,7 +268,13 @@ void hl_pymem_debug_check_address(const char *func, char api, const void *p)
     for (size_t i = 0; i < SST; i++)
         nbytes = (nbytes << 8) | q[(ptrdiff_t)i - 2 * (ptrdiff_t)SST];
     const volatile uint8_t *tail = q + nbytes;
+#ifdef HL_PLANT_DEBUG_TRAILING_PAD
+    /* planted bug: starts at 1 as the leading-pad loop ends at 1 (q[-1]), so
+     * tail[0] -- the byte a 1-byte overrun hits -- is never checked */
+    for (size_t i = 1; i < SST; i++) {
+#else
     for (size_t i = 0; i < SST; i++) {
+#endif
         if (tail[i] != HL_PYMEM_FORBIDDENBYTE) {
             hl_pymem_debug_dump_address(p);
             hl_py_fatal_error_func(func, "bad trailing pad byte");

@@ -47,7 +47,15 @@ static void clear_slots(hl_runtime_t *rt, hl_object_t *self)
 
 static int subtype_clear(hl_runtime_t *rt, hl_object_t *self)
 {
+#ifdef HL_PLANT_TP_CLEAR_FORGETS_EDGE
+    /* planted bug: a sentinel-style loop that stops at the first empty slot,
+     * so the references in the slots after it are never cleared */
+    hl_instance_object_t *o = INSTANCE(self);
+    for (ssize_t i = 0; i < Py_SIZE(o) && o->slots[i] != NULL; i++)
+        Py_CLEAR(rt, o->slots[i]);
+#else
     clear_slots(rt, self);
+#endif
     return 0;
 }
 

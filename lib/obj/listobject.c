@@ -250,9 +250,17 @@ void hl_list_set(hl_runtime_t *rt, hl_object_t *list, size_t i, hl_object_t *v)
     hl_assert(Py_IS_TYPE(list, &hl_list_type) && i < (size_t)Py_SIZE(list));
     PyListObject *self = (PyListObject *)list;
     hl_object_t *old = self->ob_item[i];
+#ifdef HL_PLANT_LIST_SET_DECREF_FIRST
+    /* planted bug: the old item is released before the new one is taken, so
+     * storing an item over itself can free it first */
+    Py_XDECREF(rt, old);
+    Py_INCREF(v);
+    self->ob_item[i] = v;
+#else
     Py_INCREF(v);
     self->ob_item[i] = v;
     Py_XDECREF(rt, old);
+#endif
 }
 
 void hl_list_clear(hl_runtime_t *rt, hl_object_t *list)

@@ -78,7 +78,12 @@ static void tupledealloc(hl_runtime_t *rt, hl_object_t *obj)
     PyObject_GC_UnTrack(obj);
     Py_TRASHCAN_BEGIN(rt, obj)
     ssize_t i = Py_SIZE(op);
+#ifdef HL_PLANT_TUPLE_DEALLOC_SKIPS_ITEM0
+    /* planted bug: `> 0` for `>= 0`: item 0 is never released */
+    while (--i > 0)
+#else
     while (--i >= 0)
+#endif
         Py_XDECREF(rt, op->ob_item[i]);
     if (!maybe_freelist_push(rt, op))
         PyObject_GC_Del(rt, obj);
@@ -182,7 +187,13 @@ void _PyTuple_MaybeUntrack(hl_object_t *op)
         hl_object_t *elt = t->ob_item[i];
         /* Tuple with NULL elements aren't fully constructed, don't untrack
            them yet. */
+#ifdef HL_PLANT_TUPLE_UNTRACKED_TOO_EARLY
+        /* planted bug: "is tracked now" for "may be tracked": an untracked
+         * dict counts as atomic, though inserting a container tracks it */
+        if (!elt || (_PyObject_IS_GC(elt) && _PyObject_GC_IS_TRACKED(elt)))
+#else
         if (!elt || _PyObject_GC_MAY_BE_TRACKED(elt))
+#endif
             return;
     }
     _PyObject_GC_UNTRACK(op);

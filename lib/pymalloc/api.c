@@ -98,7 +98,13 @@ static bool pymalloc_realloc(OMState *state, void **newptr_p, void *p, size_t nb
     }
 
     /* pymalloc is in charge of this block */
+#ifdef HL_PLANT_REALLOC_SHORT_COPY
+    /* planted bug: the block size without INDEX2SIZE's + 1, so a moving
+     * realloc copies ALIGNMENT bytes too few */
+    size = (size_t)pool->szidx << ALIGNMENT_SHIFT;
+#else
     size = INDEX2SIZE(pool->szidx);
+#endif
     if (nbytes <= size) {
         /* The block is staying the same or shrinking.
          *

@@ -127,10 +127,15 @@ static void release_arena(OMState *state, struct arena_object *ao)
  * and the arena moves within (or leaves) usable_arenas. */
 static void insert_to_freepool(OMState *state, poolp pool)
 {
+#ifdef HL_PLANT_POOL_NOT_UNLINKED
+    /* planted bug: the empty pool is not unlinked from usedpools[] before
+     * it joins its arena's freepools: it is on both lists */
+#else
     poolp next = pool->nextpool;
     poolp prev = pool->prevpool;
     next->prevpool = prev;
     prev->nextpool = next;
+#endif
 
     /* Link the pool to freepools.  This is a singly-linked list, and
      * pool->prevpool isn't used there. */
@@ -145,10 +150,14 @@ static void insert_to_freepool(OMState *state, poolp pool)
     hl_assert_internal((nf == 0 && lastnf == NULL) ||
                        (nf > 0 && lastnf != NULL && lastnf->nfreepools == nf &&
                         (lastnf->nextarena == NULL || nf < lastnf->nextarena->nfreepools)));
+#ifdef HL_PLANT_NFP2LASTA_STALE
+    /* planted bug: nfp2lasta[nf] not moved off ao, which now has nf + 1 */
+#else
     if (lastnf == ao) { /* it is the rightmost */
         struct arena_object *p = ao->prevarena;
         nfp2lasta[nf] = (p != NULL && p->nfreepools == nf) ? p : NULL;
     }
+#endif
     ao->nfreepools = ++nf;
 
     if (nf == ao->ntotalpools && ao->nextarena != NULL) {
@@ -200,7 +209,13 @@ static void insert_to_freepool(OMState *state, poolp pool)
     /* else the rightmost with nf doesn't change */
 
     /* If this was the rightmost of the old size, it remains in place. */
+#ifdef HL_PLANT_ARENA_NOT_RESORTED
+    /* planted bug: tests the new count's rightmost, not the old count's:
+     * an arena first to reach nf stays put, out of order */
+    if (nfp2lasta[nf] == ao) {
+#else
     if (ao == lastnf) {
+#endif
         /* Case 4.  Nothing to do. */
         return;
     }

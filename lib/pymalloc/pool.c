@@ -41,10 +41,15 @@ static void pymalloc_pool_extend(OMState *state, poolp pool, uint size)
     }
 
     /* Pool is full, unlink from used pools. */
+#ifdef HL_PLANT_FULL_POOL_NOT_UNLINKED
+    /* planted bug: a full pool stays linked in usedpools[] */
+    return;
+#else
     poolp next = pool->nextpool;
     pool = pool->prevpool;
     next->prevpool = pool;
     pool->nextpool = next;
+#endif
 }
 
 /* Called when no pool of class `size` has a free block. */
@@ -170,7 +175,13 @@ static inline void *pymalloc_alloc(OMState *state, size_t nbytes)
     if (HL_UNLIKELY(nbytes - 1 >= SMALL_REQUEST_THRESHOLD))
         return NULL;
 
+#ifdef HL_PLANT_SIZE_CLASS_OFF_BY_ONE
+    /* planted bug: size class of nbytes, not nbytes - 1: one class too big
+     * for multiples of ALIGNMENT, and past the last class for 512 */
+    uint size = (uint)nbytes >> ALIGNMENT_SHIFT;
+#else
     uint size = (uint)(nbytes - 1) >> ALIGNMENT_SHIFT;
+#endif
     poolp pool = usedpools[size + size];
     pymem_block *bp;
 

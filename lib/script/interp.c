@@ -226,7 +226,11 @@ static int exec_pop(interp_t *ip, const hl_script_stmt_t *st)
         hl_object_t *item = hl_list_pop(ip->rt, l, index);
         if (!item)
             return runtime_fail(ip);
+#ifdef HL_PLANT_SCRIPT_POP_LEAK
+        /* planted bug: the popped item, a new reference, is never released */
+#else
         hl_decref(ip->rt, item);
+#endif
         return 0;
     }
     case HL_KIND_DICT:

@@ -234,7 +234,13 @@ int _hl_mtrace_parse_line(const char *line, size_t len, hl_mtrace_line_t *kind,
     if (p != end)
         return msgf(msg, msglen, "unexpected text after the '%c' record: '%s'", ev,
                     quote(qb, sizeof qb, p, (size_t)(end - p)));
+#ifdef HL_PLANT_MTRACE_NIL_REALLOC
+    /* planted bug: only '>' is refused a NULL address; "< (nil)" is taken as
+     * a realloc of address 0, which the live-address map cannot hold */
+    if (ev == '>' && rec->ptr == 0)
+#else
     if ((ev == '<' || ev == '>') && rec->ptr == 0)
+#endif
         return msgf(msg, msglen, "'%c' record with a NULL address", ev);
     return 0;
 }
