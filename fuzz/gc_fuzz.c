@@ -17,6 +17,8 @@
  *       freeze        A odd: gc.freeze(), even: gc.unfreeze()
  *       saveall       toggle gc.set_debug(DEBUG_SAVEALL)
  *       clear garbage gc.garbage.clear()
+ *     and an OP byte of 0xf0..0xff is the introspection op instead (the
+ *     gc module's getters against the model; see introspect() below).
  *     An operand of an allocating call is held by the program around the
  *     call (as Python's value stack holds it), since an automatic
  *     collection may run inside the allocation.  Instance types: Plain, Fin
@@ -131,6 +133,10 @@ typedef struct gf_s {
     bool reach0[GM_NSLOT];              /* reachable from roots at the start */
     bool inF[GM_NSLOT];
     bool inU[GM_NSLOT];                 /* unreachable at the start */
+    /* what the gc module's getters must answer (the introspection op) */
+    int thr[3];                         /* get_threshold */
+    int cnt[3];                         /* get_count: [1] and [2] (see below) */
+    hl_gc_generation_stats_t stats[3];  /* get_stats */
 } gf_t;
 
 static gf_t F;
@@ -607,6 +613,15 @@ static void collection_stop(gf_t *f, const hl_gc_info_t *info)
                 gm_fail(g, "after a full collection %s, unreachable at its start, is still "
                         "alive, and neither uncollectable nor resurrected", gm_name(g, i));
     }
+    /* gc_collect_main's bookkeeping: the next generation's count one up,
+     * the collected ones' zeroed; the generation's stats. */
+    if (f->gen + 1 < 3)
+        f->cnt[f->gen + 1]++;
+    for (int i = 0; i <= f->gen; i++)
+        f->cnt[i] = 0;
+    f->stats[f->gen].collections++;
+    f->stats[f->gen].collected += f->want_collected;
+    f->stats[f->gen].uncollectable += f->want_uncollectable;
     f->in_collection = false;
 }
 
@@ -655,6 +670,288 @@ static void clear_garbage(gf_t *f)
     gm_tp_clear(&f->g, GM_GARBAGE);
 }
 
+/* ---- the introspection op: the gc module's getters against the model ------------------ */
+
+/* An OP byte of 0xf0..0xff (OP & 31 would make it an op of the table; no
+ * input written before this op existed has one) is the introspection op,
+ * OP & 15 the call:
+ *     0..3   gc.get_objects(OP - 1)   (-1: all generations)
+ *     4      gc.get_objects(bad): A odd: 3 + (A >> 1) % 4, even: -2 - (A >> 1) % 4;
+ *            ValueError with CPython's message
+ *     5..7   gc.get_referents(A[, B[, C]])
+ *     8..10  gc.get_referrers(A[, B[, C]])
+ *     11     gc.is_tracked(x), gc.is_finalized(x) for every live object
+ *     12     gc.get_objects()   13  gc.get_referents(A)   14  gc.get_referrers(A)
+ *     15     only the scalars below
+ * An operand byte names a node as elsewhere (byte % 64), or gc.garbage when
+ * byte >> 6 == 3; no alive node: the operand is left out.  Every call that
+ * builds a list (the list is a GC allocation: an automatic collection may
+ * start in it, as in CPython) runs in the allocation window, its operands
+ * held by the program; the list is read, then dropped.  Every introspection
+ * op then checks get_threshold, get_debug, get_freeze_count, get_stats and
+ * get_count against the model, and isenabled (inside the window, where the
+ * runtime's switch is the program's).  get_count: [1] and [2] exactly (one
+ * up per collection of the younger generation, zeroed by a collection of
+ * theirs and by freeze); [0] counts GC allocations that missed the free
+ * lists, which the model does not follow: only >= 0. */
+#define INTROSPECT_OP 0xf0
+#define RES_MAX 256
+
+typedef struct {
+    int n;
+    hl_object_t *obj[RES_MAX];
+    ssize_t rc[RES_MAX];       /* each item's refcount while the list held it */
+} result_t;
+
+static bool is_gc_kind(int kind)
+{
+    return kind == HL_KIND_TUPLE || kind == HL_KIND_LIST || kind == HL_KIND_DICT
+           || kind == HL_KIND_INSTANCE || kind == HL_KIND_WEAKREF || kind == HL_KIND_CALLABLE;
+}
+
+static int pick_arg(const gm_t *g, uint8_t b)
+{
+    if ((b >> 6) == 3)
+        return GM_GARBAGE;
+    return gm_pick(g, b, GM_ANY);
+}
+
+/* The new list: what it holds, and the references it took; then dropped. */
+static void take_result(gf_t *f, hl_object_t *r, result_t *out)
+{
+    gm_t *g = &f->g;
+    hl_runtime_t *rt = g->rt;
+    if (r == NULL)
+        gm_fail(g, "%s returned NULL: error %d (%s)", g->what, (int)hl_runtime_error(rt),
+                hl_runtime_error_message(rt));
+    if (hl_runtime_error(rt) != HL_ERR_NONE)
+        gm_fail(g, "%s left error %d set (%s)", g->what, (int)hl_runtime_error(rt),
+                hl_runtime_error_message(rt));
+    if (hl_kind(r) != HL_KIND_LIST || hl_refcnt(r) != 1 || !hl_gc_is_tracked(r))
+        gm_fail(g, "%s returned a %s with refcount %zd, %stracked: a new tracked list expected",
+                g->what, hl_type_name(r), hl_refcnt(r), hl_gc_is_tracked(r) ? "" : "not ");
+    size_t n = hl_list_size(r);
+    if (n > RES_MAX)
+        gm_fail(g, "%s returned %zu items", g->what, n);
+    out->n = (int)n;
+    for (size_t k = 0; k < n; k++) {
+        out->obj[k] = hl_list_get(r, k);
+        out->rc[k] = hl_refcnt(out->obj[k]);
+    }
+    hl_decref(rt, r);
+}
+
+/* The list must be want[] exactly, in order; each item's refcount while
+ * the list was alive the model's plus the list's references to it. */
+static void compare_result(gf_t *f, const result_t *got, const int8_t *want, int nwant)
+{
+    gm_t *g = &f->g;
+    int n = got->n < nwant ? got->n : nwant;
+    for (int k = 0; k < n; k++)
+        if (got->obj[k] != g->node[want[k]].obj)
+            gm_fail(g, "%s: item %d is %p (a %s), the model says %s (%d items, the model %d)",
+                    g->what, k, (void *)got->obj[k], hl_type_name(got->obj[k]),
+                    gm_name(g, want[k]), got->n, nwant);
+    if (got->n != nwant)
+        gm_fail(g, "%s: %d items, the model says %d%s%s", g->what, got->n, nwant,
+                got->n > nwant ? "; the first extra one is " : "; the first missing one is ",
+                got->n > nwant ? hl_type_name(got->obj[nwant]) : gm_name(g, want[got->n]));
+    for (int k = 0; k < n; k++) {
+        int m = 0;
+        for (int j = 0; j < n; j++)
+            m += want[j] == want[k];
+        if (got->rc[k] != g->node[want[k]].rc + m)
+            gm_fail(g, "%s: %s had refcount %zd in the result, the model says %d + %d", g->what,
+                    gm_name(g, want[k]), got->rc[k], g->node[want[k]].rc, m);
+    }
+}
+
+static void check_isenabled(gf_t *f)
+{
+    gm_t *g = &f->g;
+    if (hl_gc_isenabled(g->rt) != g->gc_enabled)
+        gm_fail(g, "gc.isenabled() is %d, the program's gc is %s", (int)hl_gc_isenabled(g->rt),
+                g->gc_enabled ? "enabled" : "disabled");
+}
+
+static void check_scalars(gf_t *f)
+{
+    gm_t *g = &f->g;
+    hl_runtime_t *rt = g->rt;
+    int thr[3], cnt[3];
+    hl_gc_get_threshold(rt, thr);
+    if (memcmp(thr, f->thr, sizeof thr) != 0)
+        gm_fail(g, "gc.get_threshold() is (%d, %d, %d), the model (%d, %d, %d)", thr[0], thr[1],
+                thr[2], f->thr[0], f->thr[1], f->thr[2]);
+    int dbg = hl_gc_get_debug(rt), want_dbg = f->saveall ? HL_GC_DEBUG_SAVEALL : 0;
+    if (dbg != want_dbg)
+        gm_fail(g, "gc.get_debug() is %d, the model %d", dbg, want_dbg);
+    ssize_t frozen = 0;
+    for (int k = 0; k < g->nlive; k++)
+        frozen += g->node[g->live[k]].gen == GM_PERM;
+    if (hl_gc_get_freeze_count(rt) != frozen)
+        gm_fail(g, "gc.get_freeze_count() is %zd, the model has %zd frozen",
+                hl_gc_get_freeze_count(rt), frozen);
+    hl_gc_generation_stats_t st[3];
+    hl_gc_get_stats(rt, st);
+    for (int i = 0; i < 3; i++)
+        if (st[i].collections != f->stats[i].collections
+            || st[i].collected != f->stats[i].collected
+            || st[i].uncollectable != f->stats[i].uncollectable)
+            gm_fail(g, "gc.get_stats()[%d] is {collections %zd, collected %zd, uncollectable "
+                    "%zd}, the model {%zd, %zd, %zd}", i, st[i].collections, st[i].collected,
+                    st[i].uncollectable, f->stats[i].collections, f->stats[i].collected,
+                    f->stats[i].uncollectable);
+    hl_gc_get_count(rt, cnt);
+    if (cnt[0] < 0 || cnt[1] != f->cnt[1] || cnt[2] != f->cnt[2])
+        gm_fail(g, "gc.get_count() is (%d, %d, %d), the model (>= 0, %d, %d)", cnt[0], cnt[1],
+                cnt[2], f->cnt[1], f->cnt[2]);
+}
+
+static void intro_get_objects(gf_t *f, int gen)
+{
+    gm_t *g = &f->g;
+    static const char *const names[] = {"gc.get_objects()", "gc.get_objects(0)",
+                                        "gc.get_objects(1)", "gc.get_objects(2)"};
+    g->what = names[gen + 1];
+    gm_window_open(g);
+    hl_object_t *r = hl_gc_get_objects(g->rt, gen);
+    check_isenabled(f);
+    gm_window_close(g);
+    result_t got;
+    take_result(f, r, &got);
+    /* the model's tracked objects of the generation(s), in list order */
+    gm_walk_t w;
+    gm_walk(g, &w);
+    gm_check_gens(g, &w);
+    int8_t want[GM_NSLOT];
+    int nwant = 0;
+    for (int i = gen < 0 ? 0 : gen; i <= (gen < 0 ? 2 : gen); i++)
+        for (int k = 0; k < w.n[i]; k++)
+            want[nwant++] = w.list[i][k];
+    compare_result(f, &got, want, nwant);
+}
+
+static void intro_get_objects_bad(gf_t *f, uint8_t a)
+{
+    gm_t *g = &f->g;
+    hl_runtime_t *rt = g->rt;
+    int gen = (a & 1) ? 3 + (a >> 1) % 4 : -2 - (a >> 1) % 4;
+    char want[128];
+    if (gen >= 3)
+        snprintf(want, sizeof want, "generation parameter must be less than the number of "
+                 "available generations (%i)", 3);
+    else
+        snprintf(want, sizeof want, "generation parameter cannot be negative");
+    g->what = "gc.get_objects(bad generation)";
+    gm_window_open(g);
+    hl_object_t *r = hl_gc_get_objects(rt, gen);
+    gm_window_close(g);
+    if (r != NULL || hl_runtime_error(rt) != HL_ERR_VALUE
+        || strcmp(hl_runtime_error_message(rt), want) != 0)
+        gm_fail(g, "gc.get_objects(%d) returned %p with error %d (%s); expected ValueError(%s)",
+                gen, (void *)r, (int)hl_runtime_error(rt), hl_runtime_error_message(rt), want);
+    hl_runtime_clear_error(rt);
+}
+
+static void intro_referents(gf_t *f, bool referrers, const uint8_t *bytes, int nb)
+{
+    gm_t *g = &f->g;
+    hl_runtime_t *rt = g->rt;
+    int arg[3], n = 0;
+    hl_object_t *objs[3];
+    for (int k = 0; k < nb; k++) {
+        int x = pick_arg(g, bytes[k]);
+        if (x < 0)
+            continue;
+        arg[n] = x;
+        objs[n++] = g->node[x].obj;
+    }
+    g->what = referrers ? "gc.get_referrers" : "gc.get_referents";
+    for (int k = 0; k < n; k++)
+        gm_hold(g, arg[k]);
+    gm_window_open(g);
+    hl_object_t *r = referrers ? hl_gc_get_referrers(rt, objs, (size_t)n)
+                               : hl_gc_get_referents(rt, objs, (size_t)n);
+    check_isenabled(f);
+    gm_window_close(g);
+    result_t got;
+    take_result(f, r, &got);
+    int8_t want[RES_MAX], out[GM_ITEMS_MAX];
+    int nwant = 0;
+    if (!referrers) {
+        /* tp_traverse of each GC object, tracked or not, in argument order */
+        for (int k = 0; k < n; k++)
+            if (is_gc_kind(g->node[arg[k]].kind))
+                for (int j = 0, c = gm_traverse(g, arg[k], out); j < c; j++)
+                    want[nwant++] = out[j];
+    }
+    else {
+        /* every object on generations 0..2 (not the permanent one) whose
+         * tp_traverse visits an argument, once, in list order */
+        gm_walk_t w;
+        gm_walk(g, &w);
+        gm_check_gens(g, &w);
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < w.n[i]; k++) {
+                int y = w.list[i][k];
+                bool hit = false;
+                for (int j = 0, c = gm_traverse(g, y, out); j < c && !hit; j++)
+                    for (int a = 0; a < n; a++)
+                        hit |= out[j] == arg[a];
+                if (hit)
+                    want[nwant++] = (int8_t)y;
+            }
+    }
+    if (g->trace) {
+        fprintf(stderr, "%s(", g->what);
+        for (int k = 0; k < n; k++)
+            fprintf(stderr, "%s%d", k ? ", " : "", arg[k]);
+        fprintf(stderr, ") =");
+        for (int k = 0; k < nwant; k++)
+            fprintf(stderr, " %d", want[k]);
+        fprintf(stderr, "\n");
+    }
+    compare_result(f, &got, want, nwant);
+    for (int k = n - 1; k >= 0; k--)
+        gm_unhold(g, arg[k]);
+}
+
+static void intro_is_tracked(gf_t *f)
+{
+    gm_t *g = &f->g;
+    g->what = "gc.is_tracked/is_finalized";
+    for (int k = 0; k < g->nlive; k++) {
+        const gm_node_t *n = &g->node[g->live[k]];
+        bool tracked = is_gc_kind(n->kind) && n->gen != GM_UNTRACKED;
+        bool finalized = is_gc_kind(n->kind) && n->finalized;
+        if (hl_gc_is_tracked(n->obj) != tracked)
+            gm_fail(g, "gc.is_tracked(%s) is %d, the model says %d", gm_name(g, g->live[k]),
+                    (int)hl_gc_is_tracked(n->obj), (int)tracked);
+        if (hl_gc_is_finalized(n->obj) != finalized)
+            gm_fail(g, "gc.is_finalized(%s) is %d, the model says %d", gm_name(g, g->live[k]),
+                    (int)hl_gc_is_finalized(n->obj), (int)finalized);
+    }
+}
+
+static void introspect(gf_t *f, int sub, uint8_t a, uint8_t b, uint8_t c)
+{
+    const uint8_t args[3] = {a, b, c};
+    switch (sub) {
+    case 0: case 1: case 2: case 3: intro_get_objects(f, sub - 1); break;
+    case 4: intro_get_objects_bad(f, a); break;
+    case 5: case 6: case 7: intro_referents(f, false, args, sub - 4); break;
+    case 8: case 9: case 10: intro_referents(f, true, args, sub - 7); break;
+    case 11: intro_is_tracked(f); break;
+    case 12: intro_get_objects(f, -1); break;
+    case 13: intro_referents(f, false, args, 1); break;
+    case 14: intro_referents(f, true, args, 1); break;
+    default: break;
+    }
+    f->g.what = "gc getters";
+    check_scalars(f);
+}
+
 static void run_op(gf_t *f, int op, uint8_t a, uint8_t b, uint8_t c)
 {
     gm_t *g = &f->g;
@@ -669,6 +966,7 @@ static void run_op(gf_t *f, int op, uint8_t a, uint8_t b, uint8_t c)
     case GM_OP_THRESHOLD: {
         int t[3] = {1 + a % 16, b % 4, c % 4};
         hl_gc_set_threshold(rt, t, 3);
+        memcpy(f->thr, t, sizeof t);
         g->gc_enabled = true; /* gc.enable() */
         break;
     }
@@ -678,6 +976,7 @@ static void run_op(gf_t *f, int op, uint8_t a, uint8_t b, uint8_t c)
     case GM_OP_FREEZE:
         if (a & 1) {
             hl_gc_freeze(rt);
+            memset(f->cnt, 0, sizeof f->cnt); /* every generation's count */
             for (int i = 0; i < GM_NSLOT; i++)
                 if (gm_alive(g, i) && g->node[i].gen >= 0 && g->node[i].gen <= 2)
                     g->node[i].gen = GM_PERM;
@@ -765,16 +1064,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         gm_fail(g, "hl_gc_callback_add failed");
     int t[3] = {1 + (data[0] & 15), (data[0] >> 4) & 3, data[0] >> 6};
     hl_gc_set_threshold(g->rt, t, 3);
+    memcpy(f->thr, t, sizeof t);
+    hl_gc_get_count(g->rt, f->cnt); /* the set-up's collection: the baseline */
+    hl_gc_get_stats(g->rt, f->stats);
     g->gc_enabled = true;
     gm_check(g, true);
 
     bool trace = g->trace;
     size_t pos = 1;
     for (g->op = 0; pos + 4 <= size; g->op++, pos += 4) {
+        bool intro = data[pos] >= INTROSPECT_OP;
+        int op = intro ? GM_OP_INTROSPECT : ops[data[pos] & 31];
         if (trace)
-            fprintf(stderr, "op %zu: %s %u %u %u\n", g->op, gm_op_names[ops[data[pos] & 31]],
+            fprintf(stderr, "op %zu: %s%s %u %u %u\n", g->op, gm_op_names[op],
+                    intro ? (const char *[]){" 0", " 1", " 2", " 3", " 4", " 5", " 6", " 7",
+                                             " 8", " 9", " 10", " 11", " 12", " 13", " 14",
+                                             " 15"}[data[pos] & 15] : "",
                     data[pos + 1], data[pos + 2], data[pos + 3]);
-        run_op(f, ops[data[pos] & 31], data[pos + 1], data[pos + 2], data[pos + 3]);
+        if (intro) {
+            g->what = gm_op_names[op];
+            introspect(f, data[pos] & 15, data[pos + 1], data[pos + 2], data[pos + 3]);
+        }
+        else {
+            run_op(f, op, data[pos + 1], data[pos + 2], data[pos + 3]);
+        }
         gm_check(g, (g->op + 1) % CHECK_EVERY == 0);
     }
     g->what = "after the last op";

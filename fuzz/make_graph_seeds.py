@@ -18,8 +18,9 @@ the small-int cache and (), dict keys, every pop mode and error; and for
 gc_fuzz: garbage cycles per generation, old objects freed by young garbage,
 uncollectable cycles and gc.garbage, callbacks of weakrefs outside the
 garbage, resurrection in a collection, freeze, DEBUG_SAVEALL, tuple and dict
-untracking, automatic collections.  Then random programs from fixed seeds,
-every op kind included.  Rerunning rewrites the same bytes.
+untracking, automatic collections, the gc module's getters (OP 0xf0..0xff).
+Then random programs from fixed seeds, every op kind included (and four
+with the getters: seed_random_intro_*).  Rerunning rewrites the same bytes.
 """
 import os
 import random
@@ -48,6 +49,8 @@ GC_OPS = [
     "toggle_enable", "freeze", "saveall", "clear_garbage",
 ]
 PLAIN, FIN, RES, DEL, FINDEL = range(5)   # instance types (objgraph_model.h)
+INTROSPECT = 0xf0   # gc_fuzz: OP bytes 0xf0..0xff, the gc module's getters
+GARBAGE = 0xc0      # an introspection operand naming gc.garbage
 
 
 class Prog:
@@ -144,6 +147,12 @@ class Prog:
     def unfreeze(self): self.op("freeze", 0)
     def saveall(self): self.op("saveall")
     def clear_garbage(self): self.op("clear_garbage")
+    # gc_fuzz's introspection op: OP 0xf0 | call (gc_fuzz.c has the table)
+    def intro(self, call, a=0, b=0, c=0):
+        self.out += bytes([INTROSPECT | call, a & 255, b & 255, c & 255])
+    def get_objects(self, gen=-1): self.intro(gen + 1)
+    def referents(self, *objs): self.intro(4 + len(objs), *objs)
+    def referrers(self, *objs): self.intro(7 + len(objs), *objs)
 
     def bytes(self):
         assert len(self.out) <= 1025, len(self.out)
@@ -458,8 +467,60 @@ def gc_automatic(p):
     p.list()
 
 
+def gc_introspection(p):
+    """The gc module's getters: get_objects per generation, referents and
+    referrers of shared, untracked and non-GC objects, gc.garbage, is_tracked
+    and is_finalized, and each list allocation an automatic collection point."""
+    a = p.list()
+    b = p.inst(RES, 2)
+    s = p.str(1)
+    t = p.tuple(s)               # untracked by the first collection
+    p.append(a, b)
+    p.append(a, b)               # b twice in a: one referrer, two referents
+    p.sset(b, 0, a)
+    p.sset(b, 1, t)
+    d = p.dict()
+    p.dset(d, 2, a)
+    p.get_objects()
+    p.referents(a, b)
+    p.referrers(b)
+    p.referrers(a, s)
+    p.collect(0)
+    p.get_objects(0)
+    p.get_objects(1)
+    p.referents(t, s, d)         # an untracked tuple is still traversed
+    p.referrers(t)
+    p.intro(4, 1)                # get_objects(3): ValueError
+    p.intro(4, 2)                # get_objects(-3): ValueError
+    p.freeze()
+    p.intro(11)                  # is_tracked / is_finalized, every object
+    p.referrers(b)               # the referrer a is frozen: not listed
+    p.unfreeze()
+    c = p.inst(DEL, 1)
+    p.sset(c, 0, c)
+    p.drop(c)
+    p.collect(2)                 # c uncollectable: to gc.garbage
+    p.referents(GARBAGE)
+    p.referrers(c)               # held by itself and gc.garbage
+    p.get_objects(2)
+    p.drop(b)
+    p.drop(a)
+    p.drop(d)
+    p.collect(2)                 # b's finalizer resurrects it (and a, t)
+    p.intro(11)                  # b is_finalized
+    p.clear_garbage()
+    p.threshold(1, 1, 1)         # enabled; lists allocated for the getters
+    for k in range(6):           # may start automatic collections
+        p.get_objects(k % 4 - 1)
+        x = p.list()
+        p.append(x, x)
+        p.drop(x)
+    p.intro(15)                  # the scalars only
+
+
 GC_ONLY = [gc_generations, gc_old_freed_by_young, gc_legacy, gc_weakref_callbacks,
-           gc_resurrection, gc_freeze, gc_saveall, gc_untracking, gc_automatic]
+           gc_resurrection, gc_freeze, gc_saveall, gc_untracking, gc_automatic,
+           gc_introspection]
 
 
 # ---- random programs ----------------------------------------------------------
@@ -470,6 +531,16 @@ def random_program(table, rng, nops, header=None):
         op = rng.randrange(len(table))
         # operands: node indices mostly among the first objects made
         out += bytes([op, rng.randrange(40), rng.randrange(256), rng.randrange(256)])
+    return bytes(out)
+
+
+def random_program_intro(rng, nops, header):
+    """gc_fuzz's table plus its introspection op, one op in 8."""
+    out = bytearray([header])
+    for _ in range(nops):
+        op = INTROSPECT | rng.randrange(16) if rng.randrange(8) == 0 else rng.randrange(32)
+        out += bytes([op, rng.randrange(256 if op >= INTROSPECT else 40),
+                      rng.randrange(256), rng.randrange(256)])
     return bytes(out)
 
 
@@ -504,6 +575,10 @@ def main():
         rng = random.Random(5000 + i)
         write("gc_fuzz", "seed_random_%02d" % i,
               random_program(GC_OPS, rng, rng.choice([64, 128, 200]), rng.randrange(256)))
+    for i in range(4):
+        rng = random.Random(6000 + i)
+        write("gc_fuzz", "seed_random_intro_%02d" % i,
+              random_program_intro(rng, rng.choice([64, 128, 200]), rng.randrange(256)))
 
 
 if __name__ == "__main__":

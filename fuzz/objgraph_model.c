@@ -51,6 +51,7 @@ const char *const gm_op_names[GM_NOPS] = {
     [GM_OP_FREEZE] = "freeze/unfreeze",
     [GM_OP_SAVEALL] = "DEBUG_SAVEALL",
     [GM_OP_CLEAR_GARBAGE] = "gc.garbage.clear",
+    [GM_OP_INTROSPECT] = "gc introspection",
 };
 
 static const char *const kind_names[] = {
@@ -1072,6 +1073,11 @@ static void op_new_weakref(gm_t *g, uint8_t a, uint8_t b, uint8_t c)
     unhold(g, cb);
     unhold(g, r);
 }
+
+void gm_hold(gm_t *g, int i) { hold(g, i); }
+void gm_unhold(gm_t *g, int i) { unhold(g, i); }
+void gm_window_open(gm_t *g) { window_open(g); }
+void gm_window_close(gm_t *g) { window_close(g); }
 
 static void op_new_other(gm_t *g, int op, uint8_t a, uint8_t b)
 {

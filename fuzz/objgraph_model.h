@@ -136,7 +136,7 @@ enum gm_op {
     GM_NGRAPHOPS,
     /* gc_fuzz only */
     GM_OP_COLLECT = GM_NGRAPHOPS, GM_OP_THRESHOLD, GM_OP_TOGGLE_ENABLE, GM_OP_FREEZE,
-    GM_OP_SAVEALL, GM_OP_CLEAR_GARBAGE,
+    GM_OP_SAVEALL, GM_OP_CLEAR_GARBAGE, GM_OP_INTROSPECT,
     GM_NOPS
 };
 
@@ -241,6 +241,14 @@ void gm_walk(gm_t *g, gm_walk_t *w);
 /* Every live GC node on the list of the generation the model says (every
  * object on the lists is a node: gm_walk checks that). */
 void gm_check_gens(gm_t *g, const gm_walk_t *w);
+
+/* gc_fuzz: the program holds node i (ext) around an allocating call, and
+ * the runtime's gc is on (if the program's is) only inside the window:
+ * what gm_exec does around its allocating calls.  i < 0: nothing. */
+void gm_hold(gm_t *g, int i);
+void gm_unhold(gm_t *g, int i);
+void gm_window_open(gm_t *g);
+void gm_window_close(gm_t *g);
 
 /* A node's strong references in its tp_traverse order (the order the
  * collector visits them), into out[]; returns how many. */

@@ -131,22 +131,24 @@ static int append_objects(hl_runtime_t *rt, hl_object_t *py_list, PyGC_Head *gc_
 hl_object_t *hl_gc_get_objects(hl_runtime_t *rt, int generation)
 {
     GCState *gcstate = get_gc_state(rt);
-    if (generation >= NUM_GENERATIONS) {
-        hl_err_set(rt, HL_ERR_VALUE,
-                   "generation parameter must be less than the number of available "
-                   "generations (%i)",
-                   NUM_GENERATIONS);
-        return NULL;
-    }
-    if (generation < -1) {
-        hl_err_set(rt, HL_ERR_VALUE, "generation parameter cannot be negative");
-        return NULL;
-    }
+    /* 3.11 allocates the result before it checks the argument, so even a bad
+     * generation makes a GC allocation (which may start a collection). */
     hl_object_t *result = _PyList_New(rt, 0);
     if (result == NULL)
         return NULL;
     /* If generation is passed, we extract only that generation */
     if (generation != -1) {
+        if (generation >= NUM_GENERATIONS) {
+            hl_err_set(rt, HL_ERR_VALUE,
+                       "generation parameter must be less than the number of available "
+                       "generations (%i)",
+                       NUM_GENERATIONS);
+            goto error;
+        }
+        if (generation < -1) {
+            hl_err_set(rt, HL_ERR_VALUE, "generation parameter cannot be negative");
+            goto error;
+        }
         if (append_objects(rt, result, GEN_HEAD(gcstate, generation)))
             goto error;
         return result;
