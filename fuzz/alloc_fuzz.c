@@ -15,9 +15,11 @@
  *       SIZE         16 bits little-endian, V: by V >> 12,
  *                      0..9    V & 0x1ff       0..511   (pymalloc's range)
  *                      10..14  V & 0x1fff      0..8191
- *                      15      2^e + m * 2^(e-9), e = 13 + (V & 7) % 7 and
- *                              m = (V >> 3) & 0x1ff: 8 KiB .. 1 MiB - 1 KiB,
- *                              log-uniform (each power of two as likely)
+ *                      15      2^e + m * 2^(e-9), e = 13 + (V & 7) and
+ *                              m = (V >> 3) & 0x1ff: 8 KiB .. 2 MiB - 2 KiB,
+ *                              log-uniform (each power of two as likely);
+ *                              the top octave passes the 1 MiB chunks of
+ *                              buddy and seqfit (their direct mappings)
  *
  * Sizes cost in proportion to their bytes (every byte is written and
  * checked), so the distribution is weighted to what the allocators care
@@ -30,7 +32,7 @@
  * process-wide peers are views of one heap but are created and destroyed
  * one at a time here too (cpython allows one instance at a time).  Oracles,
  * each an abort with a message naming the allocator, op and block:
- *   - every request of at most 1 MiB succeeds (NULL is a violation), and
+ *   - every request (at most 2 MiB) succeeds (NULL is a violation), and
  *     calloc's block is all zeros;
  *   - every block is aligned (16; 8 for pymalloc-classic, whose size
  *     classes are 8-byte multiples) and usable_size >= the size requested;
@@ -44,7 +46,13 @@
  *   - hl_check() every 64 ops, after the last op and after the final frees;
  *   - when the allocator counts live blocks, its count equals the program's
  *     at every check, and is back at its value at creation once everything
- *     is freed: no block leaks.
+ *     is freed: no block leaks;
+ *   - for the obmalloc family (pymalloc, pymalloc-classic, cpython: those
+ *     whose print_stats is _debugmallocstats' text), once everything is
+ *     freed the footprint is back at its floor: "# bytes in allocated
+ *     blocks" is 0, no size class has a pool in use, and at most one arena
+ *     is still allocated (obmalloc keeps the last one, 3.9+): every pool is
+ *     empty and every other arena was given back.
  */
 #include "heaplab/allocator.h"
 #include "peers.h"
@@ -223,6 +231,44 @@ static void check_heap(fuzz_t *f, const char *when)
     }
 }
 
+/* The obmalloc family's floor, read off its _debugmallocstats text (numbers
+ * have thousands separators): see the header. */
+static void check_floor(fuzz_t *f)
+{
+    static char text[32768];
+    memset(text, 0, sizeof text);
+    FILE *out = fmemopen(text, sizeof text - 1, "w");
+    if (out == NULL)
+        return;
+    int printed = hl_print_stats(&f->a, out);
+    fclose(out);
+    if (!printed || strstr(text, "# arenas allocated current") == NULL)
+        return;                               /* not an obmalloc */
+    size_t arenas = SIZE_MAX, allocated = SIZE_MAX;
+    bool class_rows = false;
+    for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+        unsigned idx, size;
+        char *eq = strchr(line, '=');
+        if (eq != NULL) {
+            size_t v = 0;
+            for (const char *c = eq + 1; *c; c++)
+                if (*c >= '0' && *c <= '9')
+                    v = v * 10 + (size_t)(*c - '0');
+            if (strncmp(line, "# arenas allocated current", 26) == 0)
+                arenas = v;
+            else if (strncmp(line, "# bytes in allocated blocks", 27) == 0)
+                allocated = v;
+        }
+        else if (line[0] == ' ' && sscanf(line, "%u %u", &idx, &size) == 2) {
+            class_rows = true;                /* "    3     64    22   5519   91" */
+        }
+    }
+    if (arenas > 1 || allocated != 0 || class_rows)
+        violation(f, "after freeing everything, not at the floor: %zu arenas allocated, %zu bytes "
+                  "in allocated blocks%s", arenas, allocated,
+                  class_rows ? ", size classes with pools in use" : "");
+}
+
 static size_t decode_size(uint16_t v)
 {
     unsigned k = v >> 12;
@@ -230,7 +276,7 @@ static size_t decode_size(uint16_t v)
         return v & 0x1ffu;                    /* 10/16: 0..511 */
     if (k <= 14)
         return v & 0x1fffu;                   /* 5/16: 0..8191 */
-    unsigned e = 13 + (v & 7u) % 7;           /* 1/16: [2^e, 2^(e+1)), e 13..19 */
+    unsigned e = 13 + (v & 7u);               /* 1/16: [2^e, 2^(e+1)), e 13..20 */
     size_t m = (v >> 3) & 0x1ffu;
     return ((size_t)1 << e) + (m << (e - 9));
 }
@@ -346,6 +392,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f.slot[s].p)
             do_free(&f, s);
     check_heap(&f, "after freeing everything");
+    check_floor(&f);
     hl_allocator_destroy(&f.a);
     return 0;
 }

@@ -6,7 +6,7 @@
 The format is alloc_fuzz.c's: byte 0 picks the allocator (index % count), then
 4-byte ops OP SLOT SIZE_LO SIZE_HI.  Each seed has 120 ops from a fixed-seed
 generator: mostly small mallocs, frees and reallocs, a few calloc, usable_size,
-8 KiB and up-to-1 MiB sizes, so every op kind and size regime is covered from
+8 KiB and up-to-2 MiB sizes, so every op kind and size regime is covered from
 the start.  Deterministic: rerunning rewrites the same bytes.
 """
 import os
@@ -22,7 +22,7 @@ def size_word(rng):
         return rng.randrange(0, 512)                     # V >> 12 == 0
     if r < 0.95:
         return (10 << 12) | rng.randrange(0, 1 << 12)    # 0..8191
-    return (15 << 12) | rng.randrange(0, 1 << 12)        # 8 KiB .. 1 MiB
+    return (15 << 12) | rng.randrange(0, 1 << 12)        # 8 KiB .. 2 MiB
 
 
 def program(index, rng, nops=120):

@@ -25,7 +25,16 @@
  * and prefetching only costs, so the walks skip it. */
 #define GC_PREFETCH_DISTANCE 8
 #define GC_PREFETCH_MAX_ITEMS 8
+#if HL_FUZZING || defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+/* Fuzz builds (ours, OSS-Fuzz's, and the coverage build): the targets'
+ * heaps have tens of objects, so the prefetching walks would never run
+ * there.  They must do exactly what the plain walks do, which is what the
+ * fuzzers' oracles check, so those builds take them from just above the
+ * look-ahead. */
+#define GC_PREFETCH_MIN_OBJECTS (2 * GC_PREFETCH_DISTANCE + 1)
+#else
 #define GC_PREFETCH_MIN_OBJECTS 32768
+#endif
 _Static_assert(GC_PREFETCH_DISTANCE > 0 && GC_PREFETCH_MAX_ITEMS > 0,
                "prefetch distances are positive");
 _Static_assert(GC_PREFETCH_MIN_OBJECTS > 2 * GC_PREFETCH_DISTANCE,
