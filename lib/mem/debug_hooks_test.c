@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "death.h"
@@ -532,6 +534,44 @@ static void test_dump_null(void **state)
     assert_string_equal(d.err, "Debug memory block at address p=(nil):\n");
 }
 
+/* hl_death_run under a signal that interrupts its reads (libFuzzer's
+ * -timeout alarm does: debug_hooks_fuzz's child once died of SIGPIPE, its
+ * report unread).  The child writes only after several alarms have hit the
+ * parent's read; every byte must still arrive and the child exit 0. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+static void child_late_writer(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    static const char msg[] = "written after the alarms\n";
+    (void)!write(2, msg, sizeof msg - 1);
+}
+
+static void test_death_run_survives_interrupting_signals(void **state)
+{
+    (void)state;
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;        /* no SA_RESTART: reads fail with EINTR */
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
+    struct itimerval every_ms = {{0, 1000}, {0, 1000}}, off = {{0, 0}, {0, 0}};
+    assert_int_equal(setitimer(ITIMER_REAL, &every_ms, NULL), 0);
+    hl_death_t d;
+    int rc = hl_death_run(child_late_writer, NULL, &d);
+    assert_int_equal(setitimer(ITIMER_REAL, &off, NULL), 0);
+    assert_int_equal(sigaction(SIGALRM, &old_sa, NULL), 0);
+    assert_int_equal(rc, 0);
+    assert_true(d.exited);
+    assert_int_equal(d.code, 0);
+    assert_string_equal(d.err, "written after the alarms\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_double_free_real_dies, setup, teardown),
         cmocka_unit_test(test_fatal_format),
         cmocka_unit_test(test_dump_null),
+        cmocka_unit_test(test_death_run_survives_interrupting_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
