@@ -66,3 +66,18 @@ def hl_fuzz_target(name, srcs, deps = [], corpus = None, copts = [], testonly = 
             "//fuzz:replay_main",
         ],
     )
+
+def hl_corpus(name):
+    """The corpus of fuzz target `name`: every file of this package but BUILD.
+
+    corpus/<name>/BUILD is `hl_corpus(name = "<name>")`; the filegroup is what
+    //fuzz:<name>_corpus_test replays.
+    """
+    native.filegroup(
+        name = name,
+        srcs = native.glob(
+            ["**"],
+            exclude = ["BUILD"],
+        ),
+        visibility = ["//fuzz:__pkg__"],
+    )

@@ -306,6 +306,18 @@ void gm_init(gm_t *g, const char *prog, bool gc_mode)
     gm_check(g, true);
 }
 
+void gm_check_back_at_base(gm_t *g)
+{
+    hl_runtime_usage_t u;
+    hl_runtime_usage(g->rt, &u);
+    if (u.objects != g->base.objects || u.obj_blocks != g->base.obj_blocks
+        || u.mem_blocks != g->base.mem_blocks)
+        gm_fail(g, "leak: objects %zd, OBJ blocks %zd, MEM blocks %zd after everything was "
+                "released and collected; %zd, %zd, %zd at set-up",
+                u.objects, u.obj_blocks, u.mem_blocks, g->base.objects, g->base.obj_blocks,
+                g->base.mem_blocks);
+}
+
 void gm_fini(gm_t *g)
 {
     hl_runtime_destroy(g->rt);

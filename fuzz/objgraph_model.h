@@ -186,6 +186,9 @@ typedef struct gm_s {
  * types, gc.garbage's node; `base` is the usage then.  Aborts on failure. */
 void gm_init(gm_t *g, const char *prog, bool gc_mode);
 void gm_fini(gm_t *g);
+/* The end of an input, once everything is released and collected: objects,
+ * OBJ blocks and MEM blocks back at their set-up values (`base`), or abort. */
+void gm_check_back_at_base(gm_t *g);
 
 /* A violation: "PROG: op N (NAME): MESSAGE", then abort(). */
 void gm_fail(const gm_t *g, const char *fmt, ...)

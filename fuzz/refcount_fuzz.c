@@ -192,14 +192,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!more)
             break;
     }
-    hl_runtime_usage_t u;
-    hl_runtime_usage(g->rt, &u);
-    if (u.objects != g->base.objects || u.obj_blocks != g->base.obj_blocks
-        || u.mem_blocks != g->base.mem_blocks)
-        gm_fail(g, "leak: objects %zd, OBJ blocks %zd, MEM blocks %zd after everything was "
-                "released and collected; %zd, %zd, %zd at set-up",
-                u.objects, u.obj_blocks, u.mem_blocks, g->base.objects, g->base.obj_blocks,
-                g->base.mem_blocks);
+    gm_check_back_at_base(g);
     hl_gc_callback_remove(g->rt, no_collection, g);
     gm_fini(g);
     return 0;
