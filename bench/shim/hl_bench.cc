@@ -117,6 +117,8 @@ hl_bench_t *hl_bench_set_iterations(hl_bench_t *b, int64_t n)
 
 hl_bench_t *hl_bench_use_real_time(hl_bench_t *b) { return H(B(b)->UseRealTime()); }
 
+hl_bench_t *hl_bench_use_manual_time(hl_bench_t *b) { return H(B(b)->UseManualTime()); }
+
 void hl_bench_add_context(const char *key, const char *value)
 {
     benchmark::AddCustomContext(key, value);
@@ -130,6 +132,11 @@ bool hl_bench_keep_running(hl_bench_state_t *st) { return S(st).KeepRunning(); }
 void hl_bench_pause_timing(hl_bench_state_t *st) { S(st).PauseTiming(); }
 
 void hl_bench_resume_timing(hl_bench_state_t *st) { S(st).ResumeTiming(); }
+
+void hl_bench_set_iteration_time(hl_bench_state_t *st, double seconds)
+{
+    S(st).SetIterationTime(seconds);
+}
 
 int64_t hl_bench_range(const hl_bench_state_t *st, size_t i)
 {

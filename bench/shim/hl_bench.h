@@ -88,6 +88,11 @@ hl_bench_t *hl_bench_set_iterations(hl_bench_t *b, int64_t n);   /* fixed count 
 /* Time with the wall clock instead of the process's CPU time; iterations
  * are sized by it too. */
 hl_bench_t *hl_bench_use_real_time(hl_bench_t *b);
+/* The benchmark times itself (UseManualTime): each iteration reports its
+ * own duration with hl_bench_set_iteration_time, and nothing else counts.
+ * For iterations whose set-up must not be timed and is long next to a
+ * clock read (a fresh allocator instance per trace replay, say). */
+hl_bench_t *hl_bench_use_manual_time(hl_bench_t *b);
 
 /* A key/value pair for the JSON's "context" (AddCustomContext). */
 void hl_bench_add_context(const char *key, const char *value);
@@ -103,6 +108,9 @@ bool hl_bench_keep_running(hl_bench_state_t *st);
  * read each, ~0.2 us): only for iterations far longer than that. */
 void hl_bench_pause_timing(hl_bench_state_t *st);
 void hl_bench_resume_timing(hl_bench_state_t *st);
+
+/* Manual time only: the duration of the iteration just run, in seconds. */
+void hl_bench_set_iteration_time(hl_bench_state_t *st, double seconds);
 
 /* Argument i of this run (state.range(i)). */
 int64_t hl_bench_range(const hl_bench_state_t *st, size_t i);

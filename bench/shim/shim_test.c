@@ -135,6 +135,14 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* Manual time: every iteration says it took 2 ms. */
+static void bm_manual(hl_bench_state_t *st, void *user)
+{
+    (void)user;
+    while (hl_bench_keep_running(st))
+        hl_bench_set_iteration_time(st, 0.002);
+}
+
 static int run_benchmarks(void **state)
 {
     (void)state;
@@ -167,6 +175,7 @@ static int run_benchmarks(void **state)
                        1, 8);
     hl_bench_arg_dense_range(hl_bench_register("shim_dense", bm_reps, NULL), 0, 6, 3);
     hl_bench_set_iterations(hl_bench_register("shim_fixed", bm_bytes, NULL), 7);
+    hl_bench_set_iterations(hl_bench_use_manual_time(hl_bench_register("shim_manual", bm_manual, NULL)), 5);
 
     char *argv[] = {
         "shim_test", "--benchmark_min_time=0.001", out_arg, "--benchmark_out_format=json",
@@ -276,6 +285,18 @@ static void test_fixed_iterations_and_bytes(void **state)
     assert_true(run_number(run, "bytes_per_second") > 0);
 }
 
+static void test_manual_time(void **state)
+{
+    (void)state;
+    /* Google Benchmark names a manual-time run `/manual_time`; its real
+     * time is the mean of the iteration times given (2 ms, in ns). */
+    const char *run = find_run("shim_manual/iterations:5/manual_time");
+    assert_non_null(run);
+    assert_true(run_number(run, "iterations") == 5.0);
+    const double t = run_number(run, "real_time");
+    assert_true(t > 1.999e6 && t < 2.001e6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +308,7 @@ int main(void)
         cmocka_unit_test(test_unit_and_repetitions),
         cmocka_unit_test(test_argument_setters),
         cmocka_unit_test(test_fixed_iterations_and_bytes),
+        cmocka_unit_test(test_manual_time),
     };
     return cmocka_run_group_tests(tests, run_benchmarks, free_json);
 }

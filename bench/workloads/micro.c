@@ -1,0 +1,7 @@
+/* micro.c: the micro workload family (stub until written). */
+#include "hl_suite.h"
+
+void hl_suite_register_micro(const hl_suite_config_t *cfg)
+{
+    (void)cfg;
+}

@@ -1,0 +1,7 @@
+/* patterns.c: the patterns workload family (stub until written). */
+#include "hl_suite.h"
+
+void hl_suite_register_patterns(const hl_suite_config_t *cfg)
+{
+    (void)cfg;
+}

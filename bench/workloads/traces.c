@@ -1,0 +1,7 @@
+/* traces.c: the traces workload family (stub until written). */
+#include "hl_suite.h"
+
+void hl_suite_register_traces(const hl_suite_config_t *cfg)
+{
+    (void)cfg;
+}
