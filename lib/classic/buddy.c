@@ -127,6 +127,7 @@
 #include "hl_debug.h"
 
 #include "classic_buddy_tlsf.h"
+#include "fit_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -664,6 +665,11 @@ static void *bb_resize_in_place(bb_heap_t *h, bb_block_t *b, size_t n)
     return bb_payload(b);
 }
 
+/* realloc's move takes and gives back a block below malloc and free: no
+ * malloc or free counted, no second check of p. */
+static void *bb_move_alloc(void *ctx, size_t n) { return bb_alloc(ctx, n, false); }
+static void bb_move_free(void *ctx, void *p) { bb_free_checked(ctx, bb_header(p)); }
+
 static void *bb_realloc(void *ctx, void *p, size_t n)
 {
     bb_heap_t *h = ctx;
@@ -678,13 +684,9 @@ static void *bb_realloc(void *ctx, void *p, size_t n)
         hl_stat_inc(h->counters.realloc_in_place);
     }
     else {
-        q = bb_alloc(h, n, false);
-        if (q != NULL) {
-            size_t old = bb_usable(b);
-            memcpy(q, p, old < n ? old : n);
-            bb_free_checked(h, b);
+        q = _hl_fit_realloc_move(h, p, bb_usable(b), n, bb_move_alloc, bb_move_free);
+        if (q != NULL)
             hl_stat_inc(h->counters.realloc_moved);
-        }
     }
     hl_assert_expensive(bb_heap_is_valid(h, stderr));
     return q;
@@ -709,15 +711,7 @@ static void bb_stats(void *ctx, hl_stats_t *out)
 /* ==========================================================================
  * The invariants, as an executable check (see the file comment).
  */
-#define FAIL(...)                                          \
-    do {                                                   \
-        if (report) {                                      \
-            fprintf(report, "buddy: invariant: ");         \
-            fprintf(report, __VA_ARGS__);                  \
-            fputc('\n', report);                           \
-        }                                                  \
-        return false;                                      \
-    } while (0)
+#define FAIL(...) HL_FIT_FAIL(report, "buddy", __VA_ARGS__)
 
 /* It sets and clears BB_MARK in free headers, so it is not const.  Marks
  * are set only by the list walk and cleared by the chunk walk; when the walk

@@ -3,6 +3,7 @@
 
 #include "hl_debug.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +88,17 @@ void _hl_fit_misuse(const char *allocator, const char *op, const void *p, const 
     put("heaplab "); put(allocator); put(": "); put(op); put("("); put(ptr); put("): ");
     put(what); put("\n");
     abort();
+}
+
+bool _hl_fit_invariant(FILE *report, const char *allocator, const char *fmt, ...)
+{
+    if (report) {
+        fprintf(report, "%s: invariant: ", allocator);
+        va_list ap;
+        va_start(ap, fmt);
+        vfprintf(report, fmt, ap);
+        va_end(ap);
+        fputc('\n', report);
+    }
+    return false;
 }

@@ -763,12 +763,7 @@ static void *sf_realloc(void *ctx, void *p, size_t n)
             return p;
         }
     }
-    void *q = sf_malloc(st, n);
-    if (q == NULL)
-        return NULL;
-    memcpy(q, p, usable < n ? usable : n);
-    sf_free(st, p);
-    return q;
+    return _hl_fit_realloc_move(st, p, usable, n, sf_malloc, sf_free);
 }
 
 static void sf_stats(void *ctx, hl_stats_t *out)
@@ -831,15 +826,7 @@ static void sf_destroy(void *ctx)
 /* ---------------------------------------------------------------------- */
 /* check                                                                  */
 
-#define FAIL(...)                                              \
-    do {                                                       \
-        if (report) {                                          \
-            fprintf(report, SF_NAME ": invariant: ");          \
-            fprintf(report, __VA_ARGS__);                      \
-            fputc('\n', report);                               \
-        }                                                      \
-        return false;                                          \
-    } while (0)
+#define FAIL(...) HL_FIT_FAIL(report, SF_NAME, __VA_ARGS__)
 
 static bool sf_block_in_segs(const sf_state_t *st, const sf_block_t *b)
 {

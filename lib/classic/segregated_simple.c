@@ -616,12 +616,7 @@ static void *ss_realloc(void *ctx, void *p, size_t n)
             return p;
         }
     }
-    void *q = ss_malloc(st, n);
-    if (q == NULL)
-        return NULL;
-    memcpy(q, p, old < n ? old : n);
-    ss_free(st, p);
-    return q;
+    return _hl_fit_realloc_move(st, p, old, n, ss_malloc, ss_free);
 }
 
 static void ss_stats(void *ctx, hl_stats_t *out)
@@ -689,15 +684,7 @@ static void ss_destroy(void *ctx)
 /* ---------------------------------------------------------------------- */
 /* check                                                                  */
 
-#define FAIL(...)                                              \
-    do {                                                       \
-        if (report) {                                          \
-            fprintf(report, SS_NAME ": invariant: ");          \
-            fprintf(report, __VA_ARGS__);                      \
-            fputc('\n', report);                               \
-        }                                                      \
-        return false;                                          \
-    } while (0)
+#define FAIL(...) HL_FIT_FAIL(report, SS_NAME, __VA_ARGS__)
 
 /* Is pg a carved page of one of our chunks? */
 static bool ss_is_carved_page(const ss_state_t *st, const ss_page_t *pg)

@@ -637,6 +637,8 @@ static inline void *seq_realloc_impl(seq_state_t *st, seq_policy_t pol, void *p,
         return p;
     }
 
+    /* Move: _hl_fit_realloc_move's steps, written out to keep this
+     * policy's malloc and free inline (fit_common.h). */
     void *q = seq_malloc_impl(st, pol, n);
     if (q == NULL)
         return NULL;
@@ -718,15 +720,7 @@ static void seq_destroy(void *ctx)
 /* ---------------------------------------------------------------------- */
 /* check: the invariants of the file comment                              */
 
-#define FAIL(...)                                          \
-    do {                                                   \
-        if (report) {                                      \
-            fprintf(report, "%s: invariant: ", st->name);  \
-            fprintf(report, __VA_ARGS__);                  \
-            fputc('\n', report);                           \
-        }                                                  \
-        return false;                                      \
-    } while (0)
+#define FAIL(...) HL_FIT_FAIL(report, st->name, __VA_ARGS__)
 
 /* Is b a plausible block header address inside some chunk? */
 static bool seq_block_in_chunks(const seq_state_t *st, const seq_block_t *b)

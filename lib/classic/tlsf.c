@@ -134,6 +134,7 @@
 #include "hl_debug.h"
 
 #include "classic_buddy_tlsf.h"
+#include "fit_common.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -760,6 +761,11 @@ static void *tl_resize_in_place(tl_heap_t *h, tl_block_t *b, size_t n)
     return tl_payload(b);
 }
 
+/* realloc's move takes and gives back a block below malloc and free: no
+ * malloc or free counted, no second check of p. */
+static void *tl_move_alloc(void *ctx, size_t n) { return tl_alloc(ctx, n, false); }
+static void tl_move_free(void *ctx, void *p) { tl_free_checked(ctx, tl_header(p)); }
+
 static void *tl_realloc(void *ctx, void *p, size_t n)
 {
     tl_heap_t *h = ctx;
@@ -774,13 +780,9 @@ static void *tl_realloc(void *ctx, void *p, size_t n)
         hl_stat_inc(h->counters.realloc_in_place);
     }
     else {
-        q = tl_alloc(h, n, false);
-        if (q != NULL) {
-            size_t old = tl_usable(b);
-            memcpy(q, p, old < n ? old : n);
-            tl_free_checked(h, b);
+        q = _hl_fit_realloc_move(h, p, tl_usable(b), n, tl_move_alloc, tl_move_free);
+        if (q != NULL)
             hl_stat_inc(h->counters.realloc_moved);
-        }
     }
     hl_assert_expensive(tl_heap_is_valid(h, stderr));
     return q;
@@ -809,15 +811,7 @@ static void tl_stats(void *ctx, hl_stats_t *out)
  * a broken invariant, tl_heap_is_valid clears what is left by walking the
  * lists again (bounded), so a later check starts clean.
  */
-#define FAIL(...)                                          \
-    do {                                                   \
-        if (report) {                                      \
-            fprintf(report, "tlsf: invariant: ");          \
-            fprintf(report, __VA_ARGS__);                  \
-            fputc('\n', report);                           \
-        }                                                  \
-        return false;                                      \
-    } while (0)
+#define FAIL(...) HL_FIT_FAIL(report, "tlsf", __VA_ARGS__)
 
 static bool tl_heap_walk(tl_heap_t *h, FILE *report)
 {

@@ -88,9 +88,7 @@ typedef struct hje_state_s {
     unsigned tcache;      /* "tcache.create" */
     int aflags;           /* MALLOCX_ARENA(arena) | MALLOCX_TCACHE(tcache) */
     int fflags;           /* MALLOCX_TCACHE(tcache): dallocx takes no arena */
-    size_t held_peak;
-    size_t live_blocks;   /* HL_STATS only */
-    size_t live_bytes;
+    hl_peer_counts_t counts;   /* stats() and check() */
 } hje_state_t;
 
 static inline size_t hje_request(size_t n) { return n < HL_PEER_ALIGNMENT ? HL_PEER_ALIGNMENT : n; }
@@ -98,7 +96,7 @@ static inline size_t hje_request(size_t n) { return n < HL_PEER_ALIGNMENT ? HL_P
 static inline void hje_count_new(hje_state_t *st, void *p)
 {
 #if HL_STATS
-    if (p) { st->live_blocks++; st->live_bytes += je.sallocx(p, 0); }
+    if (p) { st->counts.live_blocks++; st->counts.live_bytes += je.sallocx(p, 0); }
 #else
     HL_UNUSED(st); HL_UNUSED(p);
 #endif
@@ -134,7 +132,7 @@ static void *hje_realloc(void *ctx, void *p, size_t n)
 #endif
     void *q = je.rallocx(p, hje_request(n), st->aflags);
 #if HL_STATS
-    if (q) st->live_bytes += je.sallocx(q, 0) - old;
+    if (q) st->counts.live_bytes += je.sallocx(q, 0) - old;
 #endif
     return q;
 }
@@ -145,8 +143,8 @@ static void hje_free(void *ctx, void *p)
     if (p == NULL)
         return;
 #if HL_STATS
-    st->live_blocks--;
-    st->live_bytes -= je.sallocx(p, 0);
+    st->counts.live_blocks--;
+    st->counts.live_bytes -= je.sallocx(p, 0);
 #endif
     je.dallocx(p, st->fflags);
 }
@@ -184,19 +182,7 @@ static void hje_stats(void *ctx, hl_stats_t *out)
 {
     hje_state_t *st = ctx;
     hje_refresh();
-    size_t held = (size_t)hje_arena_stat(st->arena, "mapped", false);
-    if (held > st->held_peak)
-        st->held_peak = held;
-    out->valid = HL_STAT_HELD;
-    out->held_bytes = held;
-    out->held_peak_bytes = st->held_peak;
-#if HL_STATS
-    out->valid |= HL_STAT_LIVE_BLOCKS | HL_STAT_LIVE_BYTES;
-    out->live_blocks = st->live_blocks;
-    out->live_bytes = st->live_bytes;
-#else
-    out->live_blocks = out->live_bytes = 0;
-#endif
+    _hl_peer_stats(&st->counts, true, (size_t)hje_arena_stat(st->arena, "mapped", false), out);
 }
 
 static bool hje_check(void *ctx, FILE *report)
@@ -214,16 +200,16 @@ static bool hje_check(void *ctx, FILE *report)
                        - hje_arena_stat(st->arena, "large.ndalloc", true);
     uint64_t bytes = hje_arena_stat(st->arena, "small.allocated", false)
                      + hje_arena_stat(st->arena, "large.allocated", false);
-    if (regions != st->live_blocks) {
+    if (regions != st->counts.live_blocks) {
         if (report)
             fprintf(report, "jemalloc: arena %u has %" PRIu64 " live regions, "
-                    "instance %zu blocks\n", st->arena, regions, st->live_blocks);
+                    "instance %zu blocks\n", st->arena, regions, st->counts.live_blocks);
         return false;
     }
-    if (bytes != st->live_bytes) {
+    if (bytes != st->counts.live_bytes) {
         if (report)
             fprintf(report, "jemalloc: arena %u has %" PRIu64 " bytes allocated, instance %zu\n",
-                    st->arena, bytes, st->live_bytes);
+                    st->arena, bytes, st->counts.live_bytes);
         return false;
     }
 #else

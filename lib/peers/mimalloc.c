@@ -79,9 +79,7 @@ static struct {
 
 typedef struct hmi_state_s {
     mi_heap_t *heap;
-    size_t held_peak;
-    size_t live_blocks;   /* HL_STATS only */
-    size_t live_bytes;
+    hl_peer_counts_t counts;   /* stats() and check() */
 } hmi_state_t;
 
 /* Round up to a multiple of 16; n <= PTRDIFF_MAX, so this cannot overflow. */
@@ -95,7 +93,7 @@ static inline size_t hmi_request(size_t n)
 static inline void hmi_count_new(hmi_state_t *st, void *p)
 {
 #if HL_STATS
-    if (p) { st->live_blocks++; st->live_bytes += mi.usable_size(p); }
+    if (p) { st->counts.live_blocks++; st->counts.live_bytes += mi.usable_size(p); }
 #else
     HL_UNUSED(st); HL_UNUSED(p);
 #endif
@@ -131,7 +129,7 @@ static void *hmi_realloc(void *ctx, void *p, size_t n)
 #endif
     void *q = mi.heap_realloc(st->heap, p, hmi_request(n));
 #if HL_STATS
-    if (q) st->live_bytes += mi.usable_size(q) - old;
+    if (q) st->counts.live_bytes += mi.usable_size(q) - old;
 #endif
     return q;
 }
@@ -142,8 +140,8 @@ static void hmi_free(void *ctx, void *p)
     if (p == NULL)
         return;
 #if HL_STATS
-    st->live_blocks--;
-    st->live_bytes -= mi.usable_size(p);
+    st->counts.live_blocks--;
+    st->counts.live_bytes -= mi.usable_size(p);
 #else
     HL_UNUSED(st);
 #endif
@@ -161,18 +159,7 @@ static void hmi_stats(void *ctx, hl_stats_t *out)
     hmi_state_t *st = ctx;
     size_t elapsed, user, sys, rss, peak_rss, commit, peak_commit, faults;
     mi.process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
-    if (commit > st->held_peak)
-        st->held_peak = commit;
-    out->valid = HL_STAT_HELD;
-    out->held_bytes = commit;
-    out->held_peak_bytes = st->held_peak;
-#if HL_STATS
-    out->valid |= HL_STAT_LIVE_BLOCKS | HL_STAT_LIVE_BYTES;
-    out->live_blocks = st->live_blocks;
-    out->live_bytes = st->live_bytes;
-#else
-    out->live_blocks = out->live_bytes = 0;
-#endif
+    _hl_peer_stats(&st->counts, true, commit, out);
 }
 
 typedef struct hmi_walk_s {
@@ -208,10 +195,10 @@ static bool hmi_check(void *ctx, FILE *report)
         return false;
     }
 #if HL_STATS
-    if (w.blocks != st->live_blocks || w.bytes != st->live_bytes) {
+    if (w.blocks != st->counts.live_blocks || w.bytes != st->counts.live_bytes) {
         if (report)
             fprintf(report, "mimalloc: heap has %zu blocks of %zu bytes, instance %zu of %zu\n",
-                    w.blocks, w.bytes, st->live_blocks, st->live_bytes);
+                    w.blocks, w.bytes, st->counts.live_blocks, st->counts.live_bytes);
         return false;
     }
 #endif

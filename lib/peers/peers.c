@@ -24,6 +24,9 @@
  * The handle is never closed: blocks a peer handed out may outlive the
  * instance that made them (the process-wide peers), and the libraries
  * register thread-exit and fork handlers.
+ *
+ * Also here, one body for the three: stats() from an instance's own counts
+ * (hl_peer_counts_t) and one sample of what its library holds.
  */
 #include "hl_debug.h"
 #include "peers.h"
@@ -91,6 +94,22 @@ void *_hl_peer_sym(const hl_peer_lib_t *lib, const char *name, char *err, size_t
 void _hl_peer_write_cb(void *file, const char *text)
 {
     fputs(text, (FILE *)file);
+}
+
+void _hl_peer_stats(hl_peer_counts_t *c, bool held_known, size_t held, hl_stats_t *out)
+{
+    if (held_known && held > c->held_peak)
+        c->held_peak = held;
+    out->valid = held_known ? HL_STAT_HELD : 0;
+    out->held_bytes = held;
+    out->held_peak_bytes = c->held_peak;
+#if HL_STATS
+    out->valid |= HL_STAT_LIVE_BLOCKS | HL_STAT_LIVE_BYTES;
+    out->live_blocks = c->live_blocks;
+    out->live_bytes = c->live_bytes;
+#else
+    out->live_blocks = out->live_bytes = 0;
+#endif
 }
 
 #define REEXEC_GUARD "HL_PEERS_REEXECED"

@@ -1,12 +1,15 @@
 /* peers_internal.h: what jemalloc.c, mimalloc.c and tcmalloc.c share
- * (peers.c): loading a library without letting it override malloc, and the
- * request rules all three apply before calling into their library. */
+ * (peers.c): loading a library without letting it override malloc, the
+ * request rules all three apply before calling into their library, and the
+ * instance's own counts behind stats() and check(). */
 #ifndef HL_PEERS_INTERNAL_H
 #define HL_PEERS_INTERNAL_H
 
 #ifndef HL_BUILD_CORE
 #error "peers_internal.h is internal to heaplab; build with -DHL_BUILD_CORE"
 #endif
+
+#include "heaplab/allocator.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,5 +49,22 @@ static inline bool _hl_peer_mul(size_t nelem, size_t elsize, size_t *out)
 
 /* fputs for the libraries' stats printers, which call back with text. */
 void _hl_peer_write_cb(void *file, const char *text);
+
+/* What an instance counts itself.  The libraries tell what they hold now
+ * (per process for mimalloc and tcmalloc, per arena for jemalloc) but not
+ * its peak, and no instance's live blocks; so the instance keeps the largest
+ * held_bytes a stats() call has seen and, in HL_STATS builds, its live
+ * blocks and their usable bytes (the library's usable size of each block,
+ * added on allocation, taken off on free). */
+typedef struct hl_peer_counts_s {
+    size_t held_peak;
+    size_t live_blocks;   /* HL_STATS only */
+    size_t live_bytes;
+} hl_peer_counts_t;
+
+/* stats(), from one sample of what the library holds: held, valid iff
+ * held_known (HL_STAT_HELD; held_peak follows valid samples only), then, in
+ * HL_STATS builds, the live counts (HL_STAT_LIVE_BLOCKS/BYTES; else 0). */
+void _hl_peer_stats(hl_peer_counts_t *c, bool held_known, size_t held, hl_stats_t *out);
 
 #endif /* HL_PEERS_INTERNAL_H */

@@ -70,9 +70,7 @@ static struct {
 } tc;
 
 typedef struct htc_state_s {
-    size_t held_peak;
-    size_t live_blocks;   /* HL_STATS only */
-    size_t live_bytes;
+    hl_peer_counts_t counts;   /* stats() */
 } htc_state_t;
 
 static inline size_t htc_request(size_t n) { return n < HL_PEER_ALIGNMENT ? HL_PEER_ALIGNMENT : n; }
@@ -80,7 +78,7 @@ static inline size_t htc_request(size_t n) { return n < HL_PEER_ALIGNMENT ? HL_P
 static inline void htc_count_new(htc_state_t *st, void *p)
 {
 #if HL_STATS
-    if (p) { st->live_blocks++; st->live_bytes += tc.malloc_size(p); }
+    if (p) { st->counts.live_blocks++; st->counts.live_bytes += tc.malloc_size(p); }
 #else
     HL_UNUSED(st); HL_UNUSED(p);
 #endif
@@ -114,7 +112,7 @@ static void *htc_realloc(void *ctx, void *p, size_t n)
 #endif
     void *q = tc.realloc(p, htc_request(n));
 #if HL_STATS
-    if (q) st->live_bytes += tc.malloc_size(q) - old;
+    if (q) st->counts.live_bytes += tc.malloc_size(q) - old;
 #endif
     return q;
 }
@@ -125,8 +123,8 @@ static void htc_free(void *ctx, void *p)
         return;
 #if HL_STATS
     htc_state_t *st = ctx;
-    st->live_blocks--;
-    st->live_bytes -= tc.malloc_size(p);
+    st->counts.live_blocks--;
+    st->counts.live_bytes -= tc.malloc_size(p);
 #else
     HL_UNUSED(ctx);
 #endif
@@ -143,21 +141,8 @@ static void htc_stats(void *ctx, hl_stats_t *out)
 {
     htc_state_t *st = ctx;
     size_t held = 0;
-    out->valid = 0;
-    if (tc.get_numeric_property("generic.total_physical_bytes", &held)) {
-        if (held > st->held_peak)
-            st->held_peak = held;
-        out->valid |= HL_STAT_HELD;
-    }
-    out->held_bytes = held;
-    out->held_peak_bytes = st->held_peak;
-#if HL_STATS
-    out->valid |= HL_STAT_LIVE_BLOCKS | HL_STAT_LIVE_BYTES;
-    out->live_blocks = st->live_blocks;
-    out->live_bytes = st->live_bytes;
-#else
-    out->live_blocks = out->live_bytes = 0;
-#endif
+    bool known = tc.get_numeric_property("generic.total_physical_bytes", &held) != 0;
+    _hl_peer_stats(&st->counts, known, held, out);
 }
 
 static bool htc_check(void *ctx, FILE *report)
