@@ -1,6 +1,7 @@
-/* gc_benchmark.c: the time per object of a full collection, heaplab's
- * collector (lib/gc/gcmodule.c) next to CPython 3.11's gc.collect(), on the
- * same graphs, in the same process and the same run.
+/* gc_benchmark.c: the time per object of a full collection and of a young
+ * (generation-0) collection, heaplab's collector (lib/gc/gcmodule.c) next to
+ * CPython 3.11's gc.collect(), on the same graphs, in the same process and
+ * the same run.
  *
  * CPython is embedded (libpython3.11): Py_InitializeEx(0), then
  * gc.disable(), gc.collect(), gc.freeze(), so the interpreter's own objects
@@ -27,20 +28,45 @@
  *            (the collection's time includes deallocating the N lists, in
  *            both worlds)
  *
+ * Young collections (gc_gen0 runs).  A program's collections are mostly
+ * of generation 0, triggered every 700 net container allocations: their
+ * cost per object is what allocation-heavy code pays as it goes.  Each
+ * iteration builds a fresh graph of N lists with the collector disabled,
+ * so that all N sit in generation 0 and nothing else does, then times ONE
+ * collect(0) -- hl_gc_collect(rt, 0) / gc.collect(0) -- on it:
+ *
+ *   live     list 0 kept: the young collection finds everything reachable,
+ *            returns 0 and moves the N lists to generation 1; then,
+ *            untimed, list 0 is released and a collect(1) must free N
+ *   garbage  nothing kept: the young collection frees the N lists,
+ *            returning N
+ *
+ * The graph must be rebuilt every iteration (a collection moves survivors
+ * out of generation 0, and neither gc module can move them back), so the
+ * build and the clean-up run with the timer paused and the run uses manual
+ * time: Google Benchmark's real time is the wall time of the collect(0)
+ * call alone (CLOCK_MONOTONIC around it), with no pause/resume overhead in
+ * it -- which matters at N = 700, where a young collection takes a few
+ * microseconds.  N is 700 (the default threshold, the size of a young
+ * generation when the collector runs on its own), 10^3, 10^4 and 10^5.
+ *
  * Before timing, each run builds its graph once and checks that the
  * collector tracks exactly N objects (gc.get_objects() / the generation
- * sizes) and that a first collection returns what the timed ones must.
- * A wrong count is a SkipWithError, and the binary then exits 1.
+ * sizes; for gc_gen0, in generation 0: gc.get_objects(0)) and that a first
+ * collection returns what the timed ones must.  A wrong count is a
+ * SkipWithError, and the binary then exits 1.
  *
- * Runs are named gc_full/IMPL/SHAPE/STATE/N (IMPL heaplab or cpython), the
- * two implementations of one shape/state/N registered next to each other.
- * Counters:
+ * Runs are named gc_full/IMPL/SHAPE/STATE/N and gc_gen0/IMPL/SHAPE/STATE/N
+ * (IMPL heaplab or cpython; Google Benchmark appends /manual_time to the
+ * gc_gen0 ones), the two implementations of one kind/shape/state/N
+ * registered next to each other.  Counters:
  *   ns_per_object  CPU time of the collection call / N, per iteration
  *                  (CLOCK_PROCESS_CPUTIME_ID around hl_gc_collect /
  *                  gc.collect; the wall time is Google Benchmark's
  *                  real_time / N)
  *   collected      what the timed collections returned (0 or N)
- *   tracked        objects in generations 0..2 with the graph built (N)
+ *   tracked        gc_full: objects in generations 0..2 with the graph
+ *                  built (N); gc_gen0: objects in generation 0 (N)
  *   peak_rss_mib   the process's peak RSS so far (getrusage ru_maxrss)
  * bench/tools/gc_report.py turns the JSON into results/gc.md.
  */
@@ -84,8 +110,10 @@ typedef struct impl_s {
     void *(*list_new)(void);                  /* [] or NULL */
     int (*append)(void *list, void *item);    /* 0 or -1 */
     void (*decref)(void *op);
-    ssize_t (*collect)(void);                 /* full collection; -1 on error */
+    /* gc.collect(generation), 0..2; -1 on error */
+    ssize_t (*collect)(int generation);
     ssize_t (*tracked)(void);                 /* objects in generations 0..2 */
+    ssize_t (*young)(void);                   /* objects in generation 0 */
 } impl_t;
 
 /* heaplab */
@@ -107,7 +135,8 @@ static int heaplab_start(char *err, size_t errlen)
 static void *heaplab_list_new(void) { return hl_list_new(hl_rt); }
 static int heaplab_append(void *l, void *v) { return hl_list_append(hl_rt, l, v); }
 static void heaplab_decref(void *op) { hl_decref(hl_rt, op); }
-static ssize_t heaplab_collect(void) { return hl_gc_collect(hl_rt, 2); }
+static ssize_t heaplab_collect(int generation) { return hl_gc_collect(hl_rt, generation); }
+static ssize_t heaplab_young(void) { return hl_gc_generation_size(hl_rt, 0); }
 
 static ssize_t heaplab_tracked(void)
 {
@@ -118,9 +147,17 @@ static ssize_t heaplab_tracked(void)
 }
 
 /* CPython.  gc.collect is called through the module (PyGC_Collect does
- * nothing while the collector is disabled), as gc.collect(2). */
+ * nothing while the collector is disabled), as gc.collect(G). */
 
-static PyObject *py_gc_collect, *py_gc_get_objects, *py_two;
+static PyObject *py_gc_collect, *py_gc_get_objects, *py_gen[3];
+
+static void cpython_clear(void)
+{
+    Py_CLEAR(py_gc_collect);
+    Py_CLEAR(py_gc_get_objects);
+    for (int g = 0; g < 3; g++)
+        Py_CLEAR(py_gen[g]);
+}
 
 static int cpython_start(char *err, size_t errlen)
 {
@@ -135,10 +172,11 @@ static int cpython_start(char *err, size_t errlen)
     if (gc != NULL) {
         py_gc_collect = PyObject_GetAttrString(gc, "collect");
         py_gc_get_objects = PyObject_GetAttrString(gc, "get_objects");
-        py_two = PyLong_FromLong(2);
+        for (int g = 0; g < 3; g++)
+            py_gen[g] = PyLong_FromLong(g);
     }
-    PyObject *r1 = py_two ? PyObject_CallMethod(gc, "disable", NULL) : NULL;
-    PyObject *r2 = r1 ? PyObject_CallOneArg(py_gc_collect, py_two) : NULL;
+    PyObject *r1 = py_gen[2] ? PyObject_CallMethod(gc, "disable", NULL) : NULL;
+    PyObject *r2 = r1 ? PyObject_CallOneArg(py_gc_collect, py_gen[2]) : NULL;
     PyObject *r3 = r2 ? PyObject_CallNoArgs(py_gc_get_objects) : NULL;
     PyObject *r4 = r3 ? PyObject_CallMethod(gc, "freeze", NULL) : NULL;
     Py_XDECREF(r1);
@@ -148,9 +186,7 @@ static int cpython_start(char *err, size_t errlen)
     if (r4 == NULL) {
         PyErr_Print();
         snprintf(err, errlen, "setting up CPython's gc module failed");
-        Py_CLEAR(py_gc_collect);
-        Py_CLEAR(py_gc_get_objects);
-        Py_CLEAR(py_two);
+        cpython_clear();
         return -1;
     }
     Py_DECREF(r4);
@@ -161,9 +197,9 @@ static void *cpython_list_new(void) { return PyList_New(0); }
 static int cpython_append(void *l, void *v) { return PyList_Append(l, v); }
 static void cpython_decref(void *op) { Py_DECREF((PyObject *)op); }
 
-static ssize_t cpython_collect(void)
+static ssize_t cpython_collect(int generation)
 {
-    PyObject *r = PyObject_CallOneArg(py_gc_collect, py_two);
+    PyObject *r = PyObject_CallOneArg(py_gc_collect, py_gen[generation]);
     if (r == NULL) {
         PyErr_Print();
         return -1;
@@ -173,9 +209,12 @@ static ssize_t cpython_collect(void)
     return n;
 }
 
-static ssize_t cpython_tracked(void)
+/* len(gc.get_objects()) or, for generation 0..2, len(gc.get_objects(G)).
+ * The result list is left out of itself, as get_objects does. */
+static ssize_t cpython_objects(PyObject *generation)
 {
-    PyObject *l = PyObject_CallNoArgs(py_gc_get_objects);
+    PyObject *l = generation ? PyObject_CallOneArg(py_gc_get_objects, generation)
+                             : PyObject_CallNoArgs(py_gc_get_objects);
     if (l == NULL) {
         PyErr_Print();
         return -1;
@@ -185,11 +224,14 @@ static ssize_t cpython_tracked(void)
     return n;
 }
 
+static ssize_t cpython_tracked(void) { return cpython_objects(NULL); }
+static ssize_t cpython_young(void) { return cpython_objects(py_gen[0]); }
+
 static const impl_t impls[] = {
     {"heaplab", heaplab_start, heaplab_list_new, heaplab_append, heaplab_decref,
-     heaplab_collect, heaplab_tracked},
+     heaplab_collect, heaplab_tracked, heaplab_young},
     {"cpython", cpython_start, cpython_list_new, cpython_append, cpython_decref,
-     cpython_collect, cpython_tracked},
+     cpython_collect, cpython_tracked, cpython_young},
 };
 #define NIMPLS (sizeof impls / sizeof impls[0])
 
@@ -202,6 +244,9 @@ static const char *const shape_names[NSHAPES] = {"ring", "random"};
 static const char *const state_names[NSTATES] = {"live", "garbage"};
 static const int64_t sizes[] = {10000, 100000, 1000000};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
+/* Young collections: the default threshold 700, then decades. */
+static const int64_t young_sizes[] = {700, 1000, 10000, 100000};
+#define NYOUNG_SIZES (sizeof young_sizes / sizeof young_sizes[0])
 
 #define GRAPH_SEED     UINT64_C(0x484541504C414221)   /* "HEAPLAB!" */
 #define RANDOM_EXTRA   2                               /* random edges per list */
@@ -244,7 +289,7 @@ static int build_graph(const impl_t *im, shape_t shape, size_t n, void **nodes, 
 fail:
     for (size_t i = 0; i < made; i++)
         im->decref(nodes[i]);
-    im->collect();
+    im->collect(2);
     return -1;
 }
 
@@ -265,6 +310,14 @@ static double cpu_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Wall time, for the manual time of the young runs. */
+static double wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -315,7 +368,7 @@ static void bm_gc_full(hl_bench_state_t *st, void *user)
         goto done;
     }
     const ssize_t tracked = im->tracked();
-    ssize_t got = im->collect();
+    ssize_t got = im->collect(2);
     if (tracked != (ssize_t)n) {
         skip(st, "%s: %zd objects tracked with the graph built, expected %zu", im->name,
              tracked, n);
@@ -338,7 +391,7 @@ static void bm_gc_full(hl_bench_state_t *st, void *user)
             }
         }
         const double t0 = cpu_ns();
-        got = im->collect();
+        got = im->collect(2);
         total_ns += cpu_ns() - t0;
         if (got != expect) {
             skip(st, "%s: a full collection returned %zd, expected %zd", im->name, got, expect);
@@ -357,10 +410,111 @@ release:
     if (live) {
         /* The last reference: the whole graph becomes one cycle of garbage. */
         im->decref(nodes[0]);
-        got = im->collect();
+        got = im->collect(2);
         if (got != (ssize_t)n && !hl_bench_error_occurred(st))
             skip(st, "%s: collecting the released graph returned %zd, expected %zu", im->name,
                  got, n);
+    }
+done:
+    hl_bench_counter(st, "peak_rss_mib", peak_rss_mib(), HL_BENCH_COUNTER_DEFAULT);
+    free(nodes);
+}
+
+/* A young run's clean-up after its collect(0): with `live`, the N lists
+ * are in generation 1, alive through nodes[0]; releasing it makes them one
+ * garbage cycle, which a collect(1) must free.  0, or -1 after a skip. */
+static int release_young(hl_bench_state_t *st, const impl_t *im, bool live, void **nodes,
+                         size_t n)
+{
+    if (!live)
+        return 0;
+    im->decref(nodes[0]);
+    const ssize_t got = im->collect(1);
+    if (got != (ssize_t)n) {
+        skip(st, "%s: collecting the released graph (collect(1)) returned %zd, expected %zu",
+             im->name, got, n);
+        return -1;
+    }
+    return 0;
+}
+
+static void bm_gc_gen0(hl_bench_state_t *st, void *user)
+{
+    const bench_case_t *bc = user;
+    const impl_t *im = bc->impl;
+    const size_t n = (size_t)hl_bench_range(st, 0);
+    const bool live = bc->state == STATE_LIVE;
+    const size_t keep = live ? 0 : n;
+    const ssize_t expect = live ? 0 : (ssize_t)n;
+    char err[256] = "";
+
+    if (im->start(err, sizeof err) != 0) {
+        skip(st, "%s: %s", im->name, err);
+        return;
+    }
+    void **nodes = malloc(n * sizeof *nodes);
+    if (nodes == NULL) {
+        skip(st, "out of memory for %zu node pointers", n);
+        return;
+    }
+
+    /* Untimed: the graph is all in generation 0, and nothing else is; a
+     * first young collection returns what every timed one must. */
+    if (build_graph(im, bc->shape, n, nodes, keep) != 0) {
+        skip(st, "%s: building the graph failed", im->name);
+        goto done;
+    }
+    const ssize_t young = im->young();
+    ssize_t got = im->collect(0);
+    if (young != (ssize_t)n || got != expect) {
+        if (young != (ssize_t)n)
+            skip(st, "%s: %zd objects in generation 0 with the graph built, expected %zu",
+                 im->name, young, n);
+        else
+            skip(st, "%s: the first young collection returned %zd, expected %zd", im->name,
+                 got, expect);
+        if (live)
+            im->decref(nodes[0]);
+        im->collect(2);
+        goto done;
+    }
+    if (release_young(st, im, live, nodes, n) != 0)
+        goto done;
+
+    double total_ns = 0;
+    while (hl_bench_keep_running(st)) {
+        hl_bench_pause_timing(st);
+        const int rc = build_graph(im, bc->shape, n, nodes, keep);
+        hl_bench_resume_timing(st);
+        if (rc != 0) {
+            skip(st, "%s: building the graph failed", im->name);
+            break;
+        }
+        const double c0 = cpu_ns(), w0 = wall_ns();
+        got = im->collect(0);
+        const double w1 = wall_ns(), c1 = cpu_ns();
+        total_ns += c1 - c0;
+        hl_bench_set_iteration_time(st, (w1 - w0) * 1e-9);
+        if (got != expect) {
+            skip(st, "%s: a young collection returned %zd, expected %zd", im->name, got,
+                 expect);
+            if (live)
+                im->decref(nodes[0]);
+            im->collect(2);
+            break;
+        }
+        hl_bench_pause_timing(st);
+        const int released = release_young(st, im, live, nodes, n);
+        hl_bench_resume_timing(st);
+        if (released != 0)
+            break;
+    }
+    if (!hl_bench_error_occurred(st)) {
+        hl_bench_counter(st, "ns_per_object", total_ns / (double)n,
+                         HL_BENCH_COUNTER_AVG_ITERATIONS);
+        hl_bench_counter(st, "collected", (double)got, HL_BENCH_COUNTER_DEFAULT);
+        hl_bench_counter(st, "tracked", (double)young, HL_BENCH_COUNTER_DEFAULT);
+        hl_bench_set_items_processed(st, hl_bench_iterations(st) * (int64_t)n);
     }
 done:
     hl_bench_counter(st, "peak_rss_mib", peak_rss_mib(), HL_BENCH_COUNTER_DEFAULT);
@@ -371,7 +525,7 @@ int main(int argc, char **argv)
 {
     char seed[32];
     snprintf(seed, sizeof seed, "0x%016llx", (unsigned long long)GRAPH_SEED);
-    hl_bench_add_context("heaplab_suite", "gc_full");
+    hl_bench_add_context("heaplab_suite", "gc_full,gc_gen0");
     hl_bench_add_context("heaplab_allocator", "pymalloc");
     hl_bench_add_context("cpython_headers", PY_VERSION);
     hl_bench_add_context("cpython_library", Py_GetVersion());
@@ -394,14 +548,28 @@ int main(int argc, char **argv)
             }
         }
     }
+    /* The young runs, after the full ones, in the same order; the cases are
+     * the same (impl, shape, state) triples. */
+    for (int s = 0; s < NSHAPES; s++) {
+        for (int g = 0; g < NSTATES; g++) {
+            for (size_t k = 0; k < NYOUNG_SIZES; k++) {
+                for (size_t i = 0; i < NIMPLS; i++) {
+                    char name[128];
+                    snprintf(name, sizeof name, "gc_gen0/%s/%s/%s", impls[i].name,
+                             shape_names[s], state_names[g]);
+                    hl_bench_t *b = hl_bench_register(name, bm_gc_gen0, &cases[i][s][g]);
+                    hl_bench_use_manual_time(hl_bench_arg(b, young_sizes[k]));
+                    hl_bench_set_unit(b, HL_BENCH_US);
+                }
+            }
+        }
+    }
 
     int status = hl_bench_main(argc, argv);
     if (hl_rt != NULL)
         hl_runtime_destroy(hl_rt);
     if (py_gc_collect != NULL) {
-        Py_CLEAR(py_gc_collect);
-        Py_CLEAR(py_gc_get_objects);
-        Py_CLEAR(py_two);
+        cpython_clear();
         if (Py_FinalizeEx() < 0 && status == 0)
             status = 1;
     }

@@ -9,6 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,14 @@ static_assert(HL_BENCH_NS == U(benchmark::kNanosecond) && HL_BENCH_US == U(bench
 
 std::atomic<bool> g_any_error{false};
 
+// hl_bench_detached's benchmarks: never registered, owned here until exit.
+class Detached : public benchmark::internal::Benchmark {
+  public:
+    explicit Detached(const char *name) : Benchmark(name) {}
+    void Run(benchmark::State &) override {}
+};
+std::vector<std::unique_ptr<Detached>> g_detached;
+
 inline benchmark::State &S(hl_bench_state_t *st) { return *reinterpret_cast<benchmark::State *>(st); }
 inline const benchmark::State &S(const hl_bench_state_t *st)
 {
@@ -60,6 +69,12 @@ hl_bench_t *hl_bench_register(const char *name, hl_bench_fn fn, void *user)
     return H(benchmark::RegisterBenchmark(name, [fn, user](benchmark::State &st) {
         fn(reinterpret_cast<hl_bench_state_t *>(&st), user);
     }));
+}
+
+hl_bench_t *hl_bench_detached(const char *name)
+{
+    g_detached.emplace_back(new Detached(name));
+    return H(g_detached.back().get());
 }
 
 hl_bench_t *hl_bench_arg(hl_bench_t *b, int64_t x) { return H(B(b)->Arg(x)); }

@@ -55,6 +55,11 @@ typedef void (*hl_bench_fn)(hl_bench_state_t *st, void *user);
  * The setters return b, so they chain. */
 hl_bench_t *hl_bench_register(const char *name, hl_bench_fn fn, void *user);
 
+/* A benchmark that is configured like any other but never registered, so
+ * never listed or run: for a caller that builds benchmarks it may leave out
+ * of this process (every setter below works on it).  Freed at exit. */
+hl_bench_t *hl_bench_detached(const char *name);
+
 /* Arguments (Arg, Args, Range, DenseRange, RangeMultiplier, ArgsProduct,
  * ArgNames). */
 hl_bench_t *hl_bench_arg(hl_bench_t *b, int64_t x);         /* one run: (x) */

@@ -176,6 +176,7 @@ static int run_benchmarks(void **state)
     hl_bench_arg_dense_range(hl_bench_register("shim_dense", bm_reps, NULL), 0, 6, 3);
     hl_bench_set_iterations(hl_bench_register("shim_fixed", bm_bytes, NULL), 7);
     hl_bench_set_iterations(hl_bench_use_manual_time(hl_bench_register("shim_manual", bm_manual, NULL)), 5);
+    hl_bench_arg(hl_bench_set_iterations(hl_bench_detached("shim_detached"), 3), 9);
 
     char *argv[] = {
         "shim_test", "--benchmark_min_time=0.001", out_arg, "--benchmark_out_format=json",
@@ -285,6 +286,12 @@ static void test_fixed_iterations_and_bytes(void **state)
     assert_true(run_number(run, "bytes_per_second") > 0);
 }
 
+static void test_detached_never_runs(void **state)
+{
+    (void)state;
+    assert_null(strstr(json, "shim_detached"));
+}
+
 static void test_manual_time(void **state)
 {
     (void)state;
@@ -309,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_argument_setters),
         cmocka_unit_test(test_fixed_iterations_and_bytes),
         cmocka_unit_test(test_manual_time),
+        cmocka_unit_test(test_detached_never_runs),
     };
     return cmocka_run_group_tests(tests, run_benchmarks, free_json);
 }

@@ -37,12 +37,16 @@
  *   peak_live         max over time of the requested bytes of live blocks
  *   peak_footprint    max over the samples of footprint
  *   footprint_ratio   peak_footprint / peak_live        (Johnstone & Wilson's
- *                     measure #4: >= 1 for a perfect allocator would be 1)
+ *                     measure #4; a perfect allocator would score 1)
  *   internal_frag     (usable - requested) / requested, summed over the live
  *                     blocks at the moment of peak live
  *   retained          footprint after the workload freed every block
  *   peak_rss_delta    VmHWM at the end - VmRSS at the start (bytes; the
  *                     peak is reset through /proc/self/clear_refs first)
+ *   rss_ratio         peak_rss_delta / peak_live: the same measure #4 from
+ *                     the pages the process touched, so comparable across
+ *                     every allocator (footprint is each one's own count:
+ *                     mimalloc's is its commit, in 32 MiB segments)
  *   footprint_known   1 iff the allocator reports HL_STAT_HELD; if 0, the
  *                     footprint counters are absent, never made up
  *
@@ -77,6 +81,23 @@ typedef enum hl_suite_scale_e {
     HL_SUITE_SMOKE,
 } hl_suite_scale_t;
 
+/* Where memory runs run (--mem=...).  A footprint read in a process that
+ * has already run other benchmarks is not the workload's alone: glibc's,
+ * tcmalloc's and mimalloc's heaps are process-wide and keep what earlier
+ * runs freed, and pymalloc's raw allocator is glibc.  So `heaplab bench`
+ * measures each memory run in a fresh process (bench/tools/mem_runs.py),
+ * as mimalloc-bench runs each test in its own:
+ *   INLINE  every family, memory runs included, in this process (the
+ *           default: a direct run, and the suite's smoke test)
+ *   SKIP    no memory run is registered (the timed pass)
+ *   ONLY    only memory runs are registered (each isolated child, and the
+ *           listing of them) */
+typedef enum hl_suite_mem_mode_e {
+    HL_SUITE_MEM_INLINE = 0,
+    HL_SUITE_MEM_SKIP,
+    HL_SUITE_MEM_ONLY,
+} hl_suite_mem_mode_t;
+
 typedef struct hl_suite_config_s {
     /* Registry names, in registry order unless --allocators gave one. */
     const char *allocators[HL_SUITE_MAX_ALLOCATORS];
@@ -90,19 +111,31 @@ typedef struct hl_suite_config_s {
     /* Trace files for the trace family: the bundled ones and --trace=FILE. */
     const char *traces[HL_SUITE_MAX_TRACES];
     size_t ntraces;
+    hl_suite_mem_mode_t mem;
+    /* --lazy-traces: parse each trace when a run first needs it, not at
+     * registration (an isolated child runs one run; a bad trace is then
+     * that run's error instead of exit status 2). */
+    bool lazy_traces;
 } hl_suite_config_t;
+
+/* Makes cfg the configuration hl_suite_register* obey (main, before any
+ * family registers), and frees the cases after hl_bench_main. */
+void hl_suite_configure(const hl_suite_config_t *cfg);
+void hl_suite_shutdown(void);
 
 /* ---------------------------------------------------------------------- */
 /* Registration */
 
 /* Registers FAMILY/WORKLOAD/ALLOCATOR for fn; user is passed as is (it must
  * outlive hl_bench_main).  Set arguments on the result with hl_bench_args*
- * and name them with hl_bench_arg_names. */
+ * and name them with hl_bench_arg_names.  Under --mem=only the benchmark is
+ * built but not registered (hl_bench_detached), so callers never check. */
 hl_bench_t *hl_suite_register(const char *family, const char *workload,
                               const char *allocator, hl_bench_fn fn, void *user);
 
 /* The same for a memory run: mem/WORKLOAD/ALLOCATOR, one iteration, one
- * repetition, whatever the command line asks. */
+ * repetition, whatever the command line asks.  Not registered under
+ * --mem=skip. */
 hl_bench_t *hl_suite_register_mem(const char *workload, const char *allocator,
                                   hl_bench_fn fn, void *user);
 
@@ -114,9 +147,8 @@ typedef struct hl_suite_case_s {
     const void *workload;     /* the family's own description, or NULL */
 } hl_suite_case_t;
 
-/* A case that lives until the process ends (registration-time allocation,
- * never freed: Google Benchmark needs the pointer until hl_bench_main
- * returns). */
+/* A case that lives until hl_suite_shutdown (Google Benchmark needs the
+ * pointer until hl_bench_main returns). */
 hl_suite_case_t *hl_suite_case(const char *allocator, const void *workload);
 
 /* The families.  Each registers its benchmarks for every allocator of cfg. */

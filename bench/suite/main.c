@@ -1,7 +1,8 @@
 /* main.c: heaplab_bench, the benchmark suite (hl_suite.h).
  *
  *   heaplab_bench [--allocators=A,B,...] [--quick|--smoke] [--trace=FILE]...
- *                 [--no-bundled-traces] [GOOGLE_BENCHMARK_FLAGS...]
+ *                 [--no-bundled-traces] [--mem=inline|skip|only]
+ *                 [--lazy-traces] [GOOGLE_BENCHMARK_FLAGS...]
  *
  * Our flags are taken out of argv before Google Benchmark sees the rest
  * (--benchmark_filter, --benchmark_repetitions, --benchmark_out, ...).
@@ -26,6 +27,10 @@ static void usage(FILE *out)
             "  --smoke              the smallest arguments (the suite's test)\n"
             "  --trace=FILE         also replay this mtrace trace (repeatable)\n"
             "  --no-bundled-traces  leave out corpus/traces/*.mtrace.gz\n"
+            "  --mem=inline|skip|only  memory runs here with the rest (default), left\n"
+            "                       out, or alone (bench/tools/mem_runs.py runs each\n"
+            "                       in its own process: hl_suite.h says why)\n"
+            "  --lazy-traces        parse a trace when a run first needs it\n"
             "Google Benchmark's flags follow (--benchmark_filter=RE, ...; --help).\n");
 }
 
@@ -99,6 +104,19 @@ int main(int argc, char **argv)
             }
             if (add_trace(&cfg, a + 8) != 0)
                 return 2;
+        } else if (strncmp(a, "--mem=", 6) == 0) {
+            if (strcmp(a + 6, "inline") == 0)
+                cfg.mem = HL_SUITE_MEM_INLINE;
+            else if (strcmp(a + 6, "skip") == 0)
+                cfg.mem = HL_SUITE_MEM_SKIP;
+            else if (strcmp(a + 6, "only") == 0)
+                cfg.mem = HL_SUITE_MEM_ONLY;
+            else {
+                fprintf(stderr, "heaplab_bench: --mem: '%s' is not inline, skip or only\n", a + 6);
+                return 2;
+            }
+        } else if (strcmp(a, "--lazy-traces") == 0) {
+            cfg.lazy_traces = true;
         } else if (strcmp(a, "--no-bundled-traces") == 0) {
             with_bundled = false;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--usage") == 0) {
@@ -134,10 +152,14 @@ int main(int argc, char **argv)
     }
     hl_bench_add_context("heaplab_allocators", list);
 
+    hl_suite_configure(&cfg);
     hl_suite_register_micro(&cfg);
     hl_suite_register_patterns(&cfg);
     hl_suite_register_scaling(&cfg);
     hl_suite_register_traces(&cfg);
     hl_suite_register_objects(&cfg);
-    return hl_bench_main(argc, argv);
+    int status = hl_bench_main(argc, argv);
+    hl_suite_shutdown();
+    globfree(&bundled);
+    return status;
 }

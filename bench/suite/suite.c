@@ -8,33 +8,63 @@
 #include <string.h>
 #include <unistd.h>
 
-hl_bench_t *hl_suite_register(const char *family, const char *workload,
-                              const char *allocator, hl_bench_fn fn, void *user)
+static hl_suite_mem_mode_t mem_mode = HL_SUITE_MEM_INLINE;
+
+void hl_suite_configure(const hl_suite_config_t *cfg) { mem_mode = cfg->mem; }
+
+static hl_bench_t *register_run(const char *family, const char *workload,
+                                const char *allocator, hl_bench_fn fn, void *user,
+                                bool wanted)
 {
     char name[256];
     snprintf(name, sizeof name, "%s/%s/%s", family, workload, allocator);
-    return hl_bench_register(name, fn, user);
+    return wanted ? hl_bench_register(name, fn, user) : hl_bench_detached(name);
+}
+
+hl_bench_t *hl_suite_register(const char *family, const char *workload,
+                              const char *allocator, hl_bench_fn fn, void *user)
+{
+    return register_run(family, workload, allocator, fn, user, mem_mode != HL_SUITE_MEM_ONLY);
 }
 
 hl_bench_t *hl_suite_register_mem(const char *workload, const char *allocator,
                                   hl_bench_fn fn, void *user)
 {
-    hl_bench_t *b = hl_suite_register("mem", workload, allocator, fn, user);
+    hl_bench_t *b = register_run("mem", workload, allocator, fn, user,
+                                 mem_mode != HL_SUITE_MEM_SKIP);
     hl_bench_set_iterations(b, 1);
     hl_bench_set_repetitions(b, 1);
     return b;
 }
 
+/* Every case, chained, so that hl_suite_shutdown frees them. */
+typedef struct case_node_s {
+    struct case_node_s *next;
+    hl_suite_case_t c;
+} case_node_t;
+static case_node_t *cases;
+
 hl_suite_case_t *hl_suite_case(const char *allocator, const void *workload)
 {
-    hl_suite_case_t *c = malloc(sizeof *c);
-    if (c == NULL) {
+    case_node_t *n = malloc(sizeof *n);
+    if (n == NULL) {
         fprintf(stderr, "heaplab_bench: out of memory registering benchmarks\n");
         exit(1);
     }
-    c->allocator = allocator;
-    c->workload = workload;
-    return c;
+    n->c.allocator = allocator;
+    n->c.workload = workload;
+    n->next = cases;
+    cases = n;
+    return &n->c;
+}
+
+void hl_suite_shutdown(void)
+{
+    while (cases != NULL) {
+        case_node_t *n = cases;
+        cases = n->next;
+        free(n);
+    }
 }
 
 hl_allocator_t *hl_suite_open(hl_bench_state_t *st, const char *allocator)
@@ -158,7 +188,10 @@ void hl_suite_mem_report(hl_suite_mem_t *m, hl_bench_state_t *st)
         hl_bench_counter(st, "retained", (double)retained, HL_BENCH_COUNTER_1024);
     }
     const long peak = hl_suite_rss_peak();
-    if (peak >= 0 && m->rss0 >= 0)
-        hl_bench_counter(st, "peak_rss_delta", (double)(peak > m->rss0 ? peak - m->rss0 : 0),
-                         HL_BENCH_COUNTER_1024);
+    if (peak >= 0 && m->rss0 >= 0) {
+        const double delta = (double)(peak > m->rss0 ? peak - m->rss0 : 0);
+        hl_bench_counter(st, "peak_rss_delta", delta, HL_BENCH_COUNTER_1024);
+        hl_bench_counter(st, "rss_ratio", peak_live > 0 ? delta / peak_live : 0,
+                         HL_BENCH_COUNTER_DEFAULT);
+    }
 }

@@ -6,8 +6,9 @@ suite's rules; prints what broke and exits 1, or prints a summary.
     the run's context (heaplab_allocators);
   - timed runs report items_per_second > 0;
   - memory runs report peak_live > 0 and internal_frag >= 0, and, where the
-    footprint is known, peak_footprint and retained >= 0; heaplab's own
-    allocators start from nothing, so for them peak_footprint >= peak_live.
+    footprint is known, peak_footprint and retained >= 0; the classic
+    allocators start from nothing and own every byte, so for them
+    peak_footprint >= peak_live.
 
 usage: suite_check.py RESULTS.json
 """
@@ -17,8 +18,9 @@ import sys
 
 FAMILIES = ("micro", "pattern", "scale", "trace", "obj", "mem")
 # Allocators whose instance holds nothing at creation and owns every byte
-# it holds (the peers share process-wide heaps).
-OWN = ("pymalloc", "pymalloc-classic", "seqfit-first", "seqfit-next", "seqfit-best",
+# it holds.  Not the peers (process-wide heaps), nor pymalloc*, whose raw
+# allocator (blocks over 512 bytes) is the process's glibc heap.
+OWN = ("seqfit-first", "seqfit-next", "seqfit-best",
        "segregated-simple", "segregated-fit", "buddy", "tlsf")
 
 

@@ -22,6 +22,11 @@
  * pass slow for glibc (mallinfo2 walks the bins), which is why it is not the
  * timed one.
  *
+ * A third pass, observed, replays the ops untimed and unchecked and tells
+ * an observer of every block as it comes and goes (before it goes, so the
+ * observer may still ask its usable size): the benchmark suite's memory
+ * runs count live and usable bytes and sample the footprint through it.
+ *
  * The slot tables are mmap'ed (mvec.c): nothing the replayer needs lives in
  * the malloc heap it may be measuring.  The timed pass runs after the verify
  * pass so a broken allocator is reported, not crashed into.
@@ -293,6 +298,64 @@ out:
     if (v.report)
         fclose(v.report);
     _hl_unmap(v.slot, nslots * sizeof *v.slot);
+    return rc;
+}
+
+/* ---- observed pass ---------------------------------------------------------- */
+
+typedef struct oslot_s {
+    void *p;                /* NULL while the slot is free */
+    uint64_t size;          /* requested */
+} oslot_t;
+
+int hl_replay_observed(const hl_allocator_t *a, const hl_trace_t *t,
+                       const hl_replay_observer_t *obs, char *err, size_t errlen)
+{
+    size_t nslots = t->info.slots, nops = t->info.ops;
+    oslot_t *slot = _hl_map(nslots * sizeof *slot);
+    if (!slot)
+        return _hl_err(err, errlen, "%s: error: %s: cannot map %zu slots", t->info.name,
+                       a->name, nslots);
+    const hl_trace_op_t *ops = hl_trace_ops(t);
+    int rc = 0;
+    for (size_t i = 0; i < nops; i++) {
+        const hl_trace_op_t *op = &ops[i];
+        oslot_t *s = &slot[op->slot];
+        size_t n = (size_t)op->size;
+        unsigned kind = hl_op_kind(op);
+        void *q;
+        if (kind == HL_OP_FREE) {
+            obs->on_free(obs->user, s->p, (size_t)s->size);
+            hl_free(a, s->p);
+            s->p = NULL;
+            continue;
+        }
+        if (kind == HL_OP_MALLOC) {
+            q = hl_malloc(a, n);
+        } else {
+            obs->on_free(obs->user, s->p, (size_t)s->size);
+            q = hl_realloc(a, s->p, n);
+        }
+        obs->on_alloc(obs->user, q, n);
+        if (!q) {
+            rc = _hl_err(err, errlen, "%s:%u: error: %s: op %zu (%s of %zu bytes): %s returned "
+                         "NULL", t->info.name, hl_op_line(op), a->name, i,
+                         hl_op_kind_name(kind), n, hl_op_kind_name(kind));
+            break;
+        }
+        s->p = q;
+        s->size = n;
+    }
+    /* Whatever is live: the trace's final blocks, or after a failure every
+     * block the pass made (the slots are the only record of them). */
+    for (size_t k = 0; k < nslots; k++) {
+        if (!slot[k].p)
+            continue;
+        if (rc == 0)
+            obs->on_free(obs->user, slot[k].p, (size_t)slot[k].size);
+        hl_free(a, slot[k].p);
+    }
+    _hl_unmap(slot, nslots * sizeof *slot);
     return rc;
 }
 

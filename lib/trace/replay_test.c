@@ -1,6 +1,7 @@
 /* replay_test.c: the replayer on small hand-written traces: exact report
  * numbers, every registered allocator, and allocators broken on purpose that
- * the verification pass must catch. */
+ * the verification pass must catch; the observed pass's events, exactly, on
+ * every allocator, and its clean stop at a NULL result. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -169,7 +170,8 @@ static void test_every_allocator(void **state)
  * replay left behind (the leak checker watches). */
 
 typedef struct broken_s {
-    int kind;               /* 0: realloc forgets, 1: check fails, 2: scribbles */
+    int kind;               /* 0: realloc forgets, 1: check fails, 2: scribbles,
+                               3: malloc of >= 1 MiB fails, 4: realloc to 4 KiB fails */
     void *blocks[64];
 } broken_t;
 
@@ -187,6 +189,8 @@ static void forget(broken_t *b, void *p)
 static void *b_malloc(void *ctx, size_t n)
 {
     broken_t *b = ctx;
+    if (b->kind == 3 && n >= 0x100000)
+        return NULL;
     void *p = malloc(n ? n : 1);
     remember(b, p);
     return p;
@@ -195,6 +199,8 @@ static void *b_calloc(void *ctx, size_t a, size_t n) { return b_malloc(ctx, a * 
 static void *b_realloc(void *ctx, void *p, size_t n)
 {
     broken_t *b = ctx;
+    if (b->kind == 4 && n == 0x1000)
+        return NULL;
     if (b->kind != 0) {
         forget(b, p);
         void *q = realloc(p, n ? n : 1);
@@ -274,6 +280,213 @@ static void test_broken_allocators(void **state)
                   NULL);
 }
 
+/* ---- the observed pass ---------------------------------------------------------------
+ * An observer that keeps every event and the blocks it was told are live, and
+ * checks each on_free against them: same pointer, same size, usable size still
+ * readable and large enough.  It notes the first problem rather than assert,
+ * so that it can run in a forked child (cpython). */
+
+typedef struct event_s {
+    char kind;              /* 'a' or 'f' */
+    size_t size;
+    const void *p;
+} event_t;
+
+typedef struct recorder_s {
+    const hl_allocator_t *a;
+    event_t ev[64];
+    size_t nev;
+    const void *live_p[64];
+    size_t live_n[64];
+    size_t live, peak;      /* requested bytes */
+    size_t allocs, frees, nulls;
+    char bad[256];          /* the first problem seen, or "" */
+} recorder_t;
+
+static void rec_bad(recorder_t *r, const char *what, const void *p, size_t n)
+{
+    if (!r->bad[0])
+        snprintf(r->bad, sizeof r->bad, "event %zu (%p, %zu): %s", r->nev, p, n, what);
+}
+
+static void rec_event(recorder_t *r, char kind, const void *p, size_t n)
+{
+    if (r->nev < 64)
+        r->ev[r->nev++] = (event_t){kind, n, p};
+}
+
+static void rec_alloc(void *user, const void *p, size_t n)
+{
+    recorder_t *r = user;
+    rec_event(r, 'a', p, n);
+    if (!p) {
+        r->nulls++;
+        return;
+    }
+    if (hl_usable_size(r->a, p) < n)
+        rec_bad(r, "usable size too small", p, n);
+    for (int i = 0; i < 64; i++)
+        if (!r->live_p[i]) {
+            r->live_p[i] = p;
+            r->live_n[i] = n;
+            r->allocs++;
+            r->live += n;
+            if (r->live > r->peak)
+                r->peak = r->live;
+            return;
+        }
+    rec_bad(r, "too many live blocks", p, n);
+}
+
+static void rec_free(void *user, const void *p, size_t n)
+{
+    recorder_t *r = user;
+    rec_event(r, 'f', p, n);
+    if (!p) {
+        rec_bad(r, "on_free of NULL", p, n);
+        return;
+    }
+    if (hl_usable_size(r->a, p) < n)               /* not freed yet */
+        rec_bad(r, "usable size too small", p, n);
+    for (int i = 0; i < 64; i++)
+        if (r->live_p[i] == p) {
+            if (r->live_n[i] != n)
+                rec_bad(r, "size differs from the on_alloc's", p, n);
+            r->live_p[i] = NULL;
+            r->frees++;
+            r->live -= n;
+            return;
+        }
+    rec_bad(r, "on_free of a block never announced", p, n);
+}
+
+static int observe(const hl_allocator_t *a, const hl_trace_t *t, recorder_t *r, char *err,
+                   size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->a = a;
+    hl_replay_observer_t obs = {rec_alloc, rec_free, r};
+    return hl_replay_observed(a, t, &obs, err, errlen);
+}
+
+static void test_observed_events(void **state)
+{
+    (void)state;
+    hl_trace_t *t = parse(small_ok);
+    hl_allocator_t a;
+    char err[512];
+    if (hl_allocator_create("glibc", NULL, &a, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    recorder_t r;
+    if (observe(&a, t, &r, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(r.bad, "");
+    /* The trace's ops in order (a realloc is a free then an alloc), then its
+     * four final blocks, in some order. */
+    static const struct { char kind; size_t size; } want[] = {
+        {'a', 0x20}, {'a', 0x100}, {'a', 0x8},
+        {'f', 0x100}, {'a', 0x200},
+        {'a', 0x100000}, {'a', 0}, {'f', 0x100000},
+        {'f', 0x8}, {'a', 0x1000},
+        {'f', 0x200}, {'a', 0x7},
+        {'f', 0x20}, {'a', 0x30},
+    };
+    const size_t nwant = sizeof want / sizeof want[0];
+    assert_int_equal(r.nev, nwant + 4);
+    for (size_t i = 0; i < nwant; i++) {
+        if (r.ev[i].kind != want[i].kind || r.ev[i].size != want[i].size)
+            fail_msg("event %zu: %c %zu, want %c %zu", i, r.ev[i].kind, r.ev[i].size,
+                     want[i].kind, want[i].size);
+    }
+    size_t final_bytes = 0;
+    for (size_t i = nwant; i < r.nev; i++) {
+        assert_int_equal(r.ev[i].kind, 'f');
+        final_bytes += r.ev[i].size;
+    }
+    assert_int_equal(final_bytes, 0x1037);
+    assert_int_equal(r.allocs, 6 + 3);          /* mallocs + reallocs */
+    assert_int_equal(r.frees, 2 + 3 + 4);       /* frees + reallocs + final blocks */
+    assert_int_equal(r.nulls, 0);
+    assert_int_equal(r.live, 0);
+    assert_int_equal(r.peak, 0x100228);         /* the trace's own peak */
+    hl_allocator_destroy(&a);
+    hl_trace_free(t);
+}
+
+/* Every allocator sees the same events; cpython in a child (test_every_allocator). */
+static void test_observed_every_allocator(void **state)
+{
+    (void)state;
+    hl_trace_t *t = parse(small_ok);
+    for (size_t i = 0; i < hl_registry_count(); i++) {
+        const char *name = hl_registry_at(i)->name;
+        bool child = strcmp(name, "cpython") == 0;
+        pid_t pid = 0;
+        if (child) {
+            fflush(NULL);
+            pid = fork();
+            assert_true(pid >= 0);
+        }
+        if (pid == 0) {
+            hl_allocator_t a;
+            char err[512];
+            recorder_t r;
+            if (hl_allocator_create(name, NULL, &a, err, sizeof err) != 0)
+                fail_msg("%s", err);
+            int rc = observe(&a, t, &r, err, sizeof err);
+            hl_stats_t st;
+            hl_stats(&a, &st);
+            hl_allocator_destroy(&a);
+            bool ok = rc == 0 && !r.bad[0] && r.nev == 18 && r.live == 0 && r.peak == 0x100228 &&
+                      r.allocs == 9 && r.frees == 9 &&
+                      (!(st.valid & HL_STAT_LIVE_BLOCKS) || st.live_blocks == 0);
+            if (child)
+                _exit(ok ? 0 : 1);
+            if (!ok)
+                fail_msg("%s: rc %d (%s) '%s', %zu events, live %zu, peak %zu, live blocks %zu",
+                         name, rc, rc ? err : "", r.bad, r.nev, r.live, r.peak,
+                         (st.valid & HL_STAT_LIVE_BLOCKS) ? st.live_blocks : 0);
+            continue;
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            fail_msg("cpython observed replay failed (status 0x%x)", st);
+    }
+    hl_trace_free(t);
+}
+
+/* A NULL from malloc or realloc ends the pass with an error naming the op and
+ * line, and every block the pass made is freed (the broken allocator's own
+ * list must be empty before its destroy). */
+static void observe_null(int kind, const char *want, size_t want_nulls)
+{
+    broken_t b = {0};
+    b.kind = kind;
+    hl_allocator_t a = {&broken_ops, &b, "broken"};
+    hl_trace_t *t = parse(small_ok);
+    recorder_t r;
+    char err[512] = "";
+    assert_int_equal(observe(&a, t, &r, err, sizeof err), -1);
+    assert_string_equal(err, want);
+    assert_string_equal(r.bad, "");
+    assert_int_equal(r.nulls, want_nulls);
+    assert_null(r.ev[r.nev - 1].p);                 /* the last event is the NULL */
+    for (int i = 0; i < 64; i++)
+        if (b.blocks[i])
+            fail_msg("block %p left live after the failed pass", b.blocks[i]);
+    hl_trace_free(t);
+}
+
+static void test_observed_null(void **state)
+{
+    (void)state;
+    observe_null(3, "t.mtrace:7: error: broken: op 4 (malloc of 1048576 bytes): malloc "
+                    "returned NULL", 1);
+    observe_null(4, "t.mtrace:10: error: broken: op 7 (realloc of 4096 bytes): realloc "
+                    "returned NULL", 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +494,9 @@ int main(void)
         cmocka_unit_test(test_passes_alone),
         cmocka_unit_test(test_every_allocator),
         cmocka_unit_test(test_broken_allocators),
+        cmocka_unit_test(test_observed_events),
+        cmocka_unit_test(test_observed_every_allocator),
+        cmocka_unit_test(test_observed_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,6 +130,32 @@ int hl_replay_verify(const hl_allocator_t *a, const hl_trace_t *t,
                      const hl_replay_options_t *ropt, hl_replay_report_t *rep,
                      char *err, size_t errlen);
 
+/* A third pass, for whoever measures something per block (the memory runs of
+ * the benchmark suite, bench/workloads/traces.c): the trace's operations on
+ * an instance the caller made (and destroys), untimed and unchecked, with an
+ * observer told of every block as it comes and goes.  For op i of size n:
+ *
+ *     malloc   p = malloc(n);                      on_alloc(p, n)
+ *     free     on_free(p, size of p);  free(p)
+ *     realloc  on_free(p, size of p);  q = realloc(p, n);  on_alloc(q, n)
+ *
+ * sizes being the requested ones from the trace; then every block still live
+ * at the end is on_free'd and freed, so the observer ends with nothing live.
+ * on_free comes before the block is freed, so the observer may still ask
+ * hl_usable_size() about it.  Nothing is checked: hl_replay_verify is the
+ * correctness pass.  A NULL result from malloc or realloc ends the pass:
+ * on_alloc(NULL, n) is called, every block still live (the old block of a
+ * failed realloc included) is freed without telling the observer, and it
+ * returns -1 with err "TRACE:LINE: error: ALLOCATOR: op I (KIND of N bytes):
+ * KIND returned NULL".  It also fails if it cannot map its slot array. */
+typedef struct hl_replay_observer_s {
+    void (*on_alloc)(void *user, const void *p, size_t size);
+    void (*on_free)(void *user, const void *p, size_t size);
+    void *user;
+} hl_replay_observer_t;
+int hl_replay_observed(const hl_allocator_t *a, const hl_trace_t *t,
+                       const hl_replay_observer_t *obs, char *err, size_t errlen);
+
 /* Recording (heaplab record).  Runs argv[0] (searched in PATH) with
  *     LD_PRELOAD="libc_malloc_debug.so.0 STARTER"  MALLOC_TRACE=out
  * (plus PYTHONMALLOC=malloc if `python`), where STARTER is
