@@ -50,10 +50,11 @@
  *   footprint_known   1 iff the allocator reports HL_STAT_HELD; if 0, the
  *                     footprint counters are absent, never made up
  *
- * Footprint is sampled after every allocation while the live bytes are at a
- * running maximum and every HL_SUITE_MEM_SAMPLE_EVERY operations otherwise,
- * so a peak between samples can be missed by at most that many operations'
- * worth of growth; the peak-live moment itself is always sampled.
+ * Footprint is sampled as the live bytes grow (every 1/256 of growth) and
+ * every 4096 allocations otherwise (HL_SUITE_MEM_SAMPLE_*), and once more
+ * at the report: a peak of footprint between two samples can be missed by
+ * at most what 1/256 of the live bytes or 4096 allocations can add.
+ * peak_live and usable_at_peak are exact (counted on every event).
  */
 #ifndef HL_BENCH_SUITE_H
 #define HL_BENCH_SUITE_H
@@ -71,9 +72,17 @@ extern "C" {
 
 #define HL_SUITE_MAX_ALLOCATORS 32
 #define HL_SUITE_MAX_TRACES 64
-/* Footprint samples: every this many operations, and at every new peak of
- * live bytes (see above). */
-#define HL_SUITE_MEM_SAMPLE_EVERY 64
+/* Footprint samples (hl_stats) are taken on allocations only, since no
+ * free makes an allocator hold more: whenever the live bytes have grown by
+ * more than 1/HL_SUITE_MEM_SAMPLE_GROWTH since the last sample, and at
+ * least every HL_SUITE_MEM_SAMPLE_EVERY allocations (the steady phases,
+ * where fragmentation, not live data, grows the footprint).  A sample can
+ * cost O(heap) (glibc's mallinfo2 walks its free chunks), so sampling every
+ * operation would make a 10^6-block run take hours. */
+#define HL_SUITE_MEM_SAMPLE_GROWTH 256
+#define HL_SUITE_MEM_SAMPLE_EVERY 4096
+_Static_assert(HL_SUITE_MEM_SAMPLE_GROWTH >= 16 && HL_SUITE_MEM_SAMPLE_EVERY >= 64,
+               "sampling often enough to miss little, rarely enough to stay O(ops)");
 
 typedef enum hl_suite_scale_e {
     HL_SUITE_FULL = 0,
@@ -188,7 +197,8 @@ typedef struct hl_suite_mem_s {
     size_t peak_live_req;
     size_t usable_at_peak;     /* live_usable when live_req peaked */
     size_t peak_footprint;
-    size_t ops;                /* alloc/free events so far */
+    size_t allocs_since_sample;
+    size_t sample_above;       /* sample once live_req exceeds this */
     long rss0;                 /* VmRSS at begin, bytes (-1: unknown) */
     bool failed;               /* some allocation returned NULL */
 } hl_suite_mem_t;
@@ -210,14 +220,12 @@ static inline void hl_suite_mem_alloc(hl_suite_mem_t *m, const void *p, size_t r
     }
     m->live_req += requested;
     m->live_usable += hl_usable_size(m->a, p);
-    m->ops++;
     if (m->live_req > m->peak_live_req) {
         m->peak_live_req = m->live_req;
         m->usable_at_peak = m->live_usable;
-        hl_suite_mem_sample(m);
-    } else if (m->ops % HL_SUITE_MEM_SAMPLE_EVERY == 0) {
-        hl_suite_mem_sample(m);
     }
+    if (++m->allocs_since_sample >= HL_SUITE_MEM_SAMPLE_EVERY || m->live_req > m->sample_above)
+        hl_suite_mem_sample(m);
 }
 static inline void hl_suite_mem_free(hl_suite_mem_t *m, const void *p, size_t requested)
 {
@@ -225,9 +233,6 @@ static inline void hl_suite_mem_free(hl_suite_mem_t *m, const void *p, size_t re
         return;
     m->live_req -= requested;
     m->live_usable -= hl_usable_size(m->a, p);
-    m->ops++;
-    if (m->ops % HL_SUITE_MEM_SAMPLE_EVERY == 0)
-        hl_suite_mem_sample(m);
 }
 
 /* Ends a measurement after the workload has freed every block: sets the

@@ -149,6 +149,8 @@ void hl_suite_mem_begin(hl_suite_mem_t *m, const hl_allocator_t *a)
 
 void hl_suite_mem_sample(hl_suite_mem_t *m)
 {
+    m->allocs_since_sample = 0;
+    m->sample_above = m->live_req + m->live_req / HL_SUITE_MEM_SAMPLE_GROWTH;
     if (!m->held_known)
         return;
     hl_stats_t s;
