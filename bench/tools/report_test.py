@@ -239,7 +239,7 @@ class Fixture(unittest.TestCase):
         self.assertEqual(t["scale/live live=1000000"], ["8.00", "10.4", "1.30", "yes", "yes"])
         self.assertNotIn("micro/large size=1048576", t)
         self.assertNotIn("micro/pairs size=1024", t)
-        # The perf profile of the loss (bench/tools/profile.py), linked.
+        # The perf profile of the loss (bench/tools/perf_profile.py), linked.
         d = section(self.md, "## Speed targets, workload by workload")
         self.assertIn("- [obj/dicts/keys:8/dicts:100](profiles/obj_dicts_keys_8_dicts_100.txt) "
                       "(speed 0.90): pymalloc: `hl_pymalloc_free` 30.5%, `dict_dealloc` "

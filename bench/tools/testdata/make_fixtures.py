@@ -211,7 +211,7 @@ def main():
         f.write("# Coverage\n\n**Total: lines 1/2 = 50.0%** over 1 file.\n")
     with open(os.path.join(OUT, "planted.md"), "w") as f:
         f.write("# Planted\n\nRun: x, 19 of 20 bugs caught, 1 s.\n")
-    # bench/tools/profile.py's output for the one workload pymalloc loses.
+    # bench/tools/perf_profile.py's output for the one workload pymalloc loses.
     os.makedirs(os.path.join(OUT, "profiles"), exist_ok=True)
     name = "obj_dicts_keys_8_dicts_100.txt"
     with open(os.path.join(OUT, "profiles", name), "w") as f:

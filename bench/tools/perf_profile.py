@@ -1,7 +1,7 @@
 """Profiles every small-object workload on which heaplab's pymalloc is slower
 than CPython's own obmalloc (`cpython`), so that the report can say why.
 
-usage: profile.py --json results/bench.json --bin HEAPLAB_BENCH --out DIR
+usage: perf_profile.py --json results/bench.json --bin HEAPLAB_BENCH --out DIR
                   [--max N] [--min-time S] [--perf PERF]
 
 For each timed workload of the suite (every family but mem/, and not
@@ -53,6 +53,16 @@ def medians(doc):
     return out
 
 
+ERE_SPECIAL = set(".[]()*+?{}|^$\\")
+
+
+def ere_escape(name):
+    """name as a POSIX extended regular expression matching only itself
+    (Google Benchmark's filter; Python's re.escape escapes '/' and ':',
+    which ERE leaves undefined)."""
+    return "".join("\\" + c if c in ERE_SPECIAL else c for c in name)
+
+
 def top_symbols(perf, data, limit=15):
     rep = subprocess.run([perf, "report", "-i", data, "--stdio", "--no-children",
                           "--sort", "symbol", "--percent-limit", "0.5"],
@@ -61,14 +71,18 @@ def top_symbols(perf, data, limit=15):
     for line in rep.stdout.splitlines():
         m = re.match(r"\s+([0-9.]+)%\s+\[[.k]\]\s+(.*\S)", line)
         if m:
-            rows.append([float(m.group(1)), m.group(2)])
+            # perf pads the symbol column and may append "-  -" columns.
+            sym = re.sub(r"(\s+-)+$", "", m.group(2)).strip()
+            rows.append([float(m.group(1)), sym])
     return rows[:limit], rep.returncode
 
 
 def profile(perf, binary, run_name, min_time, tmp):
     data = os.path.join(tmp, "perf.data")
+    # --lazy-traces: the bundled traces are parsed only if this run replays
+    # one, so the profile is the workload's and not the trace parser's.
     cmd = [perf, "record", "-q", "-F", "2999", "-o", data, "--", binary,
-           "--benchmark_filter=^%s$" % re.escape(run_name),
+           "--mem=skip", "--lazy-traces", "--benchmark_filter=^%s$" % ere_escape(run_name),
            "--benchmark_min_time=%s" % min_time, "--benchmark_repetitions=1"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
@@ -92,9 +106,9 @@ def main():
         with open(a.json) as f:
             doc = json.load(f)
     except (OSError, ValueError) as e:
-        sys.exit("profile: %s: %s" % (a.json, e))
+        sys.exit("perf_profile: %s: %s" % (a.json, e))
     if not os.access(a.bin, os.X_OK):
-        print("profile: %s: not an executable" % a.bin, file=sys.stderr)
+        print("perf_profile: %s: not an executable" % a.bin, file=sys.stderr)
         return 2
     med = medians(doc)
     losses = []
@@ -114,7 +128,7 @@ def main():
         for ratio, family, workload, args, ns, name, cns, cname in losses[:a.max]:
             label = "/".join(x for x in (family, workload, args) if x)
             fname = re.sub(r"[^A-Za-z0-9_.-]+", "_", label) + ".txt"
-            print("profile: %s (pymalloc %.2f ns, cpython %.2f ns per item)" % (label, ns, cns),
+            print("perf_profile: %s (pymalloc %.2f ns, cpython %.2f ns per item)" % (label, ns, cns),
                   file=sys.stderr)
             tops, lines = {}, ["%s: pymalloc %.2f ns, cpython %.2f ns per item (cpython/pymalloc %.3f)"
                                % (label, ns, cns, ratio), ""]
@@ -135,7 +149,7 @@ def main():
                           "ratio": ratio, "file": fname, "top": tops})
     with open(os.path.join(a.out, "index.json"), "w") as f:
         json.dump(index, f, indent=1)
-    print("profile: %d workload(s) where pymalloc is slower than cpython; %d profiled"
+    print("perf_profile: %d workload(s) where pymalloc is slower than cpython; %d profiled"
           % (len(losses), len(index)), file=sys.stderr)
     return status
 
