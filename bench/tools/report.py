@@ -143,6 +143,9 @@ WORKLOADS = {
                    "pymalloc was designed for.", None),
     "sqlite_queries": ("sqlite3 inserts, indexes and queries in memory: SQLite's own pages "
                        "from malloc next to Python tuples, ints and strs per row.", None),
+    "sort": ("GNU sort (LC_ALL=C) over a generated file of a million lines (bench/whole/whole.py "
+             "makes it): a few large buffers and little else, so what an allocator hardly "
+             "matters to looks like.", None),
 }
 
 FAMILY_ORDER = ("micro", "pattern", "scale", "trace", "obj")
