@@ -418,6 +418,53 @@ out:
     larson_teardown(&w);
 }
 
+/* The timed and the memory run of a workload whose step is one whole run
+ * of it, set up and torn down around the allocator instance (ramp,
+ * plateau): NAME_setup, NAME_run(a, m, &w) with m NULL when timed, and
+ * NAME_teardown; ITEMS is the allocations of one step, an expression of w. */
+#define PAT_WHOLE_RUN_BENCHMARKS(NAME, TYPE, ITEMS)                                \
+    static void bm_##NAME(hl_bench_state_t *st, void *user)                        \
+    {                                                                              \
+        const hl_suite_case_t *c = user;                                           \
+        TYPE w;                                                                    \
+        if (!NAME##_setup(st, &w, (size_t)hl_bench_range(st, 0)))                  \
+            goto out;                                                              \
+        hl_allocator_t *a = hl_suite_open(st, c->allocator);                       \
+        if (a == NULL)                                                             \
+            goto out;                                                              \
+        while (hl_bench_keep_running(st)) {                                        \
+            if (!NAME##_run(a, NULL, &w)) {                                        \
+                pat_alloc_failed(st, #NAME, c->allocator);                         \
+                break;                                                             \
+            }                                                                      \
+        }                                                                          \
+        hl_bench_set_items_processed(st, hl_bench_iterations(st) * (int64_t)(ITEMS)); \
+        hl_suite_close(a);                                                         \
+    out:                                                                           \
+        NAME##_teardown(&w);                                                       \
+    }                                                                              \
+                                                                                   \
+    static void mem_##NAME(hl_bench_state_t *st, void *user)                       \
+    {                                                                              \
+        const hl_suite_case_t *c = user;                                           \
+        TYPE w;                                                                    \
+        if (!NAME##_setup(st, &w, (size_t)hl_bench_range(st, 0)))                  \
+            goto out;                                                              \
+        hl_allocator_t *a = hl_suite_open(st, c->allocator);                       \
+        if (a == NULL)                                                             \
+            goto out;                                                              \
+        /* One iteration (hl_suite_register_mem): the measured run. */             \
+        while (hl_bench_keep_running(st)) {                                        \
+            hl_suite_mem_t m;                                                      \
+            hl_suite_mem_begin(&m, a);                                             \
+            (void)NAME##_run(a, &m, &w);                                           \
+            hl_suite_mem_report(&m, st);                                           \
+        }                                                                          \
+        hl_suite_close(a);                                                         \
+    out:                                                                           \
+        NAME##_teardown(&w);                                                       \
+    }
+
 /* ---------------------------------------------------------------------- */
 /* 3a. ramp */
 
@@ -483,47 +530,7 @@ PAT_INLINE bool ramp_run(const hl_allocator_t *a, hl_suite_mem_t *m, ramp_t *w)
     return ok;
 }
 
-static void bm_ramp(hl_bench_state_t *st, void *user)
-{
-    const hl_suite_case_t *c = user;
-    ramp_t w;
-    if (!ramp_setup(st, &w, (size_t)hl_bench_range(st, 0)))
-        goto out;
-    hl_allocator_t *a = hl_suite_open(st, c->allocator);
-    if (a == NULL)
-        goto out;
-    while (hl_bench_keep_running(st)) {
-        if (!ramp_run(a, NULL, &w)) {
-            pat_alloc_failed(st, "ramp", c->allocator);
-            break;
-        }
-    }
-    hl_bench_set_items_processed(st, hl_bench_iterations(st) * (int64_t)(w.live + w.nshort));
-    hl_suite_close(a);
-out:
-    ramp_teardown(&w);
-}
-
-static void mem_ramp(hl_bench_state_t *st, void *user)
-{
-    const hl_suite_case_t *c = user;
-    ramp_t w;
-    if (!ramp_setup(st, &w, (size_t)hl_bench_range(st, 0)))
-        goto out;
-    hl_allocator_t *a = hl_suite_open(st, c->allocator);
-    if (a == NULL)
-        goto out;
-    /* One iteration (hl_suite_register_mem): the measured run. */
-    while (hl_bench_keep_running(st)) {
-        hl_suite_mem_t m;
-        hl_suite_mem_begin(&m, a);
-        (void)ramp_run(a, &m, &w);
-        hl_suite_mem_report(&m, st);
-    }
-    hl_suite_close(a);
-out:
-    ramp_teardown(&w);
-}
+PAT_WHOLE_RUN_BENCHMARKS(ramp, ramp_t, w.live + w.nshort)
 
 /* ---------------------------------------------------------------------- */
 /* 3b. peak */
@@ -750,47 +757,7 @@ PAT_INLINE bool plateau_run(const hl_allocator_t *a, hl_suite_mem_t *m, plateau_
     return ok;
 }
 
-static void bm_plateau(hl_bench_state_t *st, void *user)
-{
-    const hl_suite_case_t *c = user;
-    plateau_t w;
-    if (!plateau_setup(st, &w, (size_t)hl_bench_range(st, 0)))
-        goto out;
-    hl_allocator_t *a = hl_suite_open(st, c->allocator);
-    if (a == NULL)
-        goto out;
-    while (hl_bench_keep_running(st)) {
-        if (!plateau_run(a, NULL, &w)) {
-            pat_alloc_failed(st, "plateau", c->allocator);
-            break;
-        }
-    }
-    hl_bench_set_items_processed(st, hl_bench_iterations(st) * (int64_t)(w.live + w.nrep));
-    hl_suite_close(a);
-out:
-    plateau_teardown(&w);
-}
-
-static void mem_plateau(hl_bench_state_t *st, void *user)
-{
-    const hl_suite_case_t *c = user;
-    plateau_t w;
-    if (!plateau_setup(st, &w, (size_t)hl_bench_range(st, 0)))
-        goto out;
-    hl_allocator_t *a = hl_suite_open(st, c->allocator);
-    if (a == NULL)
-        goto out;
-    /* One iteration (hl_suite_register_mem): the measured run. */
-    while (hl_bench_keep_running(st)) {
-        hl_suite_mem_t m;
-        hl_suite_mem_begin(&m, a);
-        (void)plateau_run(a, &m, &w);
-        hl_suite_mem_report(&m, st);
-    }
-    hl_suite_close(a);
-out:
-    plateau_teardown(&w);
-}
+PAT_WHOLE_RUN_BENCHMARKS(plateau, plateau_t, w.live + w.nrep)
 
 /* ---------------------------------------------------------------------- */
 /* Registration */

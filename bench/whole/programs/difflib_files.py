@@ -24,28 +24,12 @@ usage: python3 difflib_files.py [SCALE]   (SCALE 1: about 1 s under glibc)
 """
 import difflib
 import hashlib
-import math
 import random
-import sys
+
+from program_args import scale_arg
 
 NAMES = ("pool arena block size_class freeblock nextoffset maxnextoffset usable "
          "address ref count gc_refs head tail prev next young old threshold").split()
-
-
-def scale_arg():
-    if len(sys.argv) > 2:
-        print("usage: %s [SCALE]" % sys.argv[0], file=sys.stderr)
-        sys.exit(2)
-    text = sys.argv[1] if len(sys.argv) == 2 else "1"
-    try:
-        scale = float(text)
-    except ValueError:
-        scale = -1.0
-    if not (scale > 0 and math.isfinite(scale)):
-        print("%s: SCALE must be a positive number, not '%s'" % (sys.argv[0], text),
-              file=sys.stderr)
-        sys.exit(2)
-    return scale
 
 
 def code_line(rng):

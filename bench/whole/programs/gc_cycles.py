@@ -28,26 +28,10 @@ usage: python3 gc_cycles.py [SCALE]   (SCALE 1: about 1 s under glibc)
 """
 import gc
 import hashlib
-import math
 import random
-import sys
 import weakref
 
-
-def scale_arg():
-    if len(sys.argv) > 2:
-        print("usage: %s [SCALE]" % sys.argv[0], file=sys.stderr)
-        sys.exit(2)
-    text = sys.argv[1] if len(sys.argv) == 2 else "1"
-    try:
-        scale = float(text)
-    except ValueError:
-        scale = -1.0
-    if not (scale > 0 and math.isfinite(scale)):
-        print("%s: SCALE must be a positive number, not '%s'" % (sys.argv[0], text),
-              file=sys.stderr)
-        sys.exit(2)
-    return scale
+from program_args import scale_arg
 
 
 class Node:

@@ -21,29 +21,13 @@ usage: python3 json_roundtrip.py [SCALE]   (SCALE 1: about 1 s under glibc)
 """
 import hashlib
 import json
-import math
 import random
-import sys
+
+from program_args import scale_arg
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
          "omicron pi rho sigma tau upsilon phi chi psi omega arena pool block "
          "buddy fit segregated boundary tag coalesce split").split()
-
-
-def scale_arg():
-    if len(sys.argv) > 2:
-        print("usage: %s [SCALE]" % sys.argv[0], file=sys.stderr)
-        sys.exit(2)
-    text = sys.argv[1] if len(sys.argv) == 2 else "1"
-    try:
-        scale = float(text)
-    except ValueError:
-        scale = -1.0
-    if not (scale > 0 and math.isfinite(scale)):
-        print("%s: SCALE must be a positive number, not '%s'" % (sys.argv[0], text),
-              file=sys.stderr)
-        sys.exit(2)
-    return scale
 
 
 def record(rng, i):

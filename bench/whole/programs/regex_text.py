@@ -21,32 +21,16 @@ usage: python3 regex_text.py [SCALE]   (SCALE 1: about 1 s under glibc)
 """
 import collections
 import hashlib
-import math
 import random
 import re
-import sys
+
+from program_args import scale_arg
 
 WORDS = ("the of and to in is was for on that with as by at from this be are "
          "allocator arena pool block free list size class fit coalesce split "
          "buddy boundary tag segregated heap page memory object reference cycle "
          "collector generation threshold young old survivor").split()
 HOSTS = ("example.org", "heaplab.test", "pool.local", "arena.invalid")
-
-
-def scale_arg():
-    if len(sys.argv) > 2:
-        print("usage: %s [SCALE]" % sys.argv[0], file=sys.stderr)
-        sys.exit(2)
-    text = sys.argv[1] if len(sys.argv) == 2 else "1"
-    try:
-        scale = float(text)
-    except ValueError:
-        scale = -1.0
-    if not (scale > 0 and math.isfinite(scale)):
-        print("%s: SCALE must be a positive number, not '%s'" % (sys.argv[0], text),
-              file=sys.stderr)
-        sys.exit(2)
-    return scale
 
 
 def make_line(rng, i):

@@ -18,28 +18,12 @@ Prints one line, "sqlite_queries DIGEST".
 usage: python3 sqlite_queries.py [SCALE]   (SCALE 1: about 1 s under glibc)
 """
 import hashlib
-import math
 import random
 import sqlite3
-import sys
+
+from program_args import scale_arg
 
 KINDS = ("alloc", "free", "realloc", "collect", "promote", "compact", "trim", "grow")
-
-
-def scale_arg():
-    if len(sys.argv) > 2:
-        print("usage: %s [SCALE]" % sys.argv[0], file=sys.stderr)
-        sys.exit(2)
-    text = sys.argv[1] if len(sys.argv) == 2 else "1"
-    try:
-        scale = float(text)
-    except ValueError:
-        scale = -1.0
-    if not (scale > 0 and math.isfinite(scale)):
-        print("%s: SCALE must be a positive number, not '%s'" % (sys.argv[0], text),
-              file=sys.stderr)
-        sys.exit(2)
-    return scale
 
 
 def main():
