@@ -341,25 +341,75 @@ static void skip(hl_bench_state_t *st, const char *fmt, ...)
     hl_bench_skip_with_error(st, msg);
 }
 
+/* What both kinds of run share: the case, its expected counts, and the
+ * node array. */
+typedef struct gc_run_s {
+    const bench_case_t *bc;
+    const impl_t *im;
+    size_t n;
+    bool live;
+    size_t keep;          /* build_graph's `keep`: 0 (live) or n (garbage) */
+    ssize_t expect;       /* what each collection must return */
+    void **nodes;
+} gc_run_t;
+
+/* Starts the implementation and allocates the node array: true, or false
+ * after skipping the run. */
+static bool gc_run_open(hl_bench_state_t *st, const bench_case_t *bc, gc_run_t *r)
+{
+    char err[256] = "";
+    r->bc = bc;
+    r->im = bc->impl;
+    r->n = (size_t)hl_bench_range(st, 0);
+    r->live = bc->state == STATE_LIVE;
+    r->keep = r->live ? 0 : r->n;
+    r->expect = r->live ? 0 : (ssize_t)r->n;
+    r->nodes = NULL;
+    if (r->im->start(err, sizeof err) != 0) {
+        skip(st, "%s: %s", r->im->name, err);
+        return false;
+    }
+    r->nodes = malloc(r->n * sizeof *r->nodes);
+    if (r->nodes == NULL) {
+        skip(st, "out of memory for %zu node pointers", r->n);
+        return false;
+    }
+    return true;
+}
+
+/* The counters of a run that did not fail. */
+static void gc_run_report(hl_bench_state_t *st, const gc_run_t *r, double total_ns,
+                          ssize_t collected, ssize_t tracked)
+{
+    if (hl_bench_error_occurred(st))
+        return;
+    hl_bench_counter(st, "ns_per_object", total_ns / (double)r->n,
+                     HL_BENCH_COUNTER_AVG_ITERATIONS);
+    hl_bench_counter(st, "collected", (double)collected, HL_BENCH_COUNTER_DEFAULT);
+    hl_bench_counter(st, "tracked", (double)tracked, HL_BENCH_COUNTER_DEFAULT);
+    hl_bench_set_items_processed(st, hl_bench_iterations(st) * (int64_t)r->n);
+}
+
+static void gc_run_close(hl_bench_state_t *st, gc_run_t *r)
+{
+    hl_bench_counter(st, "peak_rss_mib", peak_rss_mib(), HL_BENCH_COUNTER_DEFAULT);
+    free(r->nodes);
+}
+
 static void bm_gc_full(hl_bench_state_t *st, void *user)
 {
-    const bench_case_t *bc = user;
-    const impl_t *im = bc->impl;
-    const size_t n = (size_t)hl_bench_range(st, 0);
-    const bool live = bc->state == STATE_LIVE;
-    const size_t keep = live ? 0 : n;
-    const ssize_t expect = live ? 0 : (ssize_t)n;
-    char err[256] = "";
-
-    if (im->start(err, sizeof err) != 0) {
-        skip(st, "%s: %s", im->name, err);
+    gc_run_t r;
+    if (!gc_run_open(st, user, &r)) {
+        free(r.nodes);
         return;
     }
-    void **nodes = malloc(n * sizeof *nodes);
-    if (nodes == NULL) {
-        skip(st, "out of memory for %zu node pointers", n);
-        return;
-    }
+    const bench_case_t *bc = r.bc;
+    const impl_t *im = r.im;
+    const size_t n = r.n;
+    const bool live = r.live;
+    const size_t keep = r.keep;
+    const ssize_t expect = r.expect;
+    void **nodes = r.nodes;
 
     /* Untimed: the graph is all there, in the collector's generations, and
      * a first collection returns what every timed one must. */
@@ -398,13 +448,7 @@ static void bm_gc_full(hl_bench_state_t *st, void *user)
             break;
         }
     }
-    if (!hl_bench_error_occurred(st)) {
-        hl_bench_counter(st, "ns_per_object", total_ns / (double)n,
-                         HL_BENCH_COUNTER_AVG_ITERATIONS);
-        hl_bench_counter(st, "collected", (double)got, HL_BENCH_COUNTER_DEFAULT);
-        hl_bench_counter(st, "tracked", (double)tracked, HL_BENCH_COUNTER_DEFAULT);
-        hl_bench_set_items_processed(st, hl_bench_iterations(st) * (int64_t)n);
-    }
+    gc_run_report(st, &r, total_ns, got, tracked);
 
 release:
     if (live) {
@@ -416,8 +460,7 @@ release:
                  got, n);
     }
 done:
-    hl_bench_counter(st, "peak_rss_mib", peak_rss_mib(), HL_BENCH_COUNTER_DEFAULT);
-    free(nodes);
+    gc_run_close(st, &r);
 }
 
 /* A young run's clean-up after its collect(0): with `live`, the N lists
@@ -440,23 +483,18 @@ static int release_young(hl_bench_state_t *st, const impl_t *im, bool live, void
 
 static void bm_gc_gen0(hl_bench_state_t *st, void *user)
 {
-    const bench_case_t *bc = user;
-    const impl_t *im = bc->impl;
-    const size_t n = (size_t)hl_bench_range(st, 0);
-    const bool live = bc->state == STATE_LIVE;
-    const size_t keep = live ? 0 : n;
-    const ssize_t expect = live ? 0 : (ssize_t)n;
-    char err[256] = "";
-
-    if (im->start(err, sizeof err) != 0) {
-        skip(st, "%s: %s", im->name, err);
+    gc_run_t r;
+    if (!gc_run_open(st, user, &r)) {
+        free(r.nodes);
         return;
     }
-    void **nodes = malloc(n * sizeof *nodes);
-    if (nodes == NULL) {
-        skip(st, "out of memory for %zu node pointers", n);
-        return;
-    }
+    const bench_case_t *bc = r.bc;
+    const impl_t *im = r.im;
+    const size_t n = r.n;
+    const bool live = r.live;
+    const size_t keep = r.keep;
+    const ssize_t expect = r.expect;
+    void **nodes = r.nodes;
 
     /* Untimed: the graph is all in generation 0, and nothing else is; a
      * first young collection returns what every timed one must. */
@@ -509,16 +547,9 @@ static void bm_gc_gen0(hl_bench_state_t *st, void *user)
         if (released != 0)
             break;
     }
-    if (!hl_bench_error_occurred(st)) {
-        hl_bench_counter(st, "ns_per_object", total_ns / (double)n,
-                         HL_BENCH_COUNTER_AVG_ITERATIONS);
-        hl_bench_counter(st, "collected", (double)got, HL_BENCH_COUNTER_DEFAULT);
-        hl_bench_counter(st, "tracked", (double)young, HL_BENCH_COUNTER_DEFAULT);
-        hl_bench_set_items_processed(st, hl_bench_iterations(st) * (int64_t)n);
-    }
+    gc_run_report(st, &r, total_ns, got, young);
 done:
-    hl_bench_counter(st, "peak_rss_mib", peak_rss_mib(), HL_BENCH_COUNTER_DEFAULT);
-    free(nodes);
+    gc_run_close(st, &r);
 }
 
 int main(int argc, char **argv)
