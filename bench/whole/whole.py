@@ -2,7 +2,7 @@
 """whole.py: whole-program benchmarks -- real programs run under each
 allocator, timed and measured from the outside, as mimalloc-bench does.
 
-What it measures.  The micro-benchmarks (bench/churn_benchmark,
+What it measures.  The suite and the collector benchmark (bench/suite,
 bench/gc_benchmark) time the allocator's calls; here the allocator is
 swapped under an unmodified program, and what changes is what a user would
 see: the program's wall time, its CPU time, its peak resident set and its
@@ -103,7 +103,7 @@ preload check, exit 1 before anything runs.
 
 Output: Google Benchmark 1.7.1's JSON (to --out FILE, else stdout), so that
 compare.py and the report scripts read it as they read
-bench/churn_benchmark's: a "context" (date, host_name, num_cpus,
+the suite's (bench/suite): a "context" (date, host_name, num_cpus,
 mhz_per_cpu, caches, load_avg..., plus "heaplab_whole": "1" and the run's
 settings and library paths as heaplab_* strings) and "benchmarks": for each
 name whole/PROGRAM/ALLOCATOR, its repetitions (run_type "iteration",
