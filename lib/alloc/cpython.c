@@ -19,6 +19,19 @@
  * held_bytes = arenas from the source + mallinfo2 (CPython's raw domain is
  * the C library's malloc).  live_blocks = _Py_GetAllocatedBlocks().  Live
  * bytes are not observable, and are not reported.
+ *
+ * arenas() draws CPython's own obmalloc as heaplab's pymalloc draws itself
+ * (heaplab/heapmap.h), from what the process can see of it: the arenas
+ * the source handed out (cpy_arena_alloc keeps their bases) and, in each,
+ * the pool headers CPython writes at the start of every carved pool
+ * (struct pool_header, the same 48 bytes as lib/pymalloc/obmalloc.h).  The
+ * source's memory is zeroed, so a pool is carved iff its nextoffset is not
+ * 0; a carved pool is EMPTY iff ref.count == 0, FULL iff ref.count ==
+ * NUMBLOCKS(szidx).  The arena_object slot of an arena is the arenaindex of
+ * its pools.  Slots ever used are 0 .. the most arenas ever held at once - 1
+ * (new_arena() reuses freed slots first), so a slot below that with no arena
+ * went back to the system.  No walk(): the spans are pymalloc's, whose walk
+ * the same headers would repeat.
  */
 #include "hl_debug.h"
 #include "hl_registry.h"
@@ -27,6 +40,7 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Exported by libpython3.11 but not declared in its public headers. */
 PyAPI_FUNC(int) _PyObject_DebugMallocStats(FILE *out);
@@ -38,6 +52,14 @@ PyAPI_FUNC(Py_ssize_t) _Py_GetAllocatedBlocks(void);
 #define CPY_ARENA_SIZE  ((size_t)1 << 20)
 #define CPY_SZIDX_OFFSET (4 * sizeof(void *) + sizeof(unsigned int))
 #define CPY_INDEX2SIZE(i) (((size_t)(i) + 1) << 4)
+/* The rest of struct pool_header, for arenas(). */
+#define CPY_POOLS_IN_ARENA   (CPY_ARENA_SIZE / CPY_POOL_SIZE)
+#define CPY_POOL_OVERHEAD    48
+#define CPY_SMALL_CLASSES    32
+#define CPY_ARENAINDEX_OFFSET (4 * sizeof(void *))
+#define CPY_NEXTOFFSET_OFFSET (4 * sizeof(void *) + 2 * sizeof(unsigned int))
+#define CPY_NUMBLOCKS(i) ((unsigned)((CPY_POOL_SIZE - CPY_POOL_OVERHEAD) / CPY_INDEX2SIZE(i)))
+_Static_assert(CPY_POOLS_IN_ARENA == HL_MAP_POOLS_PER_ARENA, "64 pools per arena");
 
 /* Process-wide by nature: libpython's obmalloc is. */
 static struct {
@@ -47,6 +69,7 @@ static struct {
     bool live;                /* an instance exists */
     size_t narena_bases;      /* live arenas, for usable_size */
     uintptr_t *arena_bases;
+    size_t narenas_highwater; /* most arenas held at once */
     size_t held_peak;
 } cpy;
 
@@ -61,6 +84,8 @@ static void *cpy_arena_alloc(void *ctx, size_t size)
         }
         cpy.arena_bases = v;
         cpy.arena_bases[cpy.narena_bases++] = (uintptr_t)p;
+        if (cpy.narena_bases > cpy.narenas_highwater)
+            cpy.narenas_highwater = cpy.narena_bases;
     }
     return p;
 }
@@ -136,6 +161,82 @@ static void cpy_destroy(void *ctx)
     cpy.live = false;
 }
 
+static unsigned cpy_header_field(uintptr_t pool, size_t offset)
+{
+    return *(const unsigned *)(pool + offset);
+}
+
+/* Fill v from the arena at base; returns its slot, or -1 if no pool of it is
+ * carved yet (or a header is not one CPython wrote). */
+static long cpy_arena_view(uintptr_t base, hl_arena_view_t *v)
+{
+    long slot = -1;
+    memset(v, 0, sizeof *v);
+    v->address = base;
+    v->arena_size = CPY_ARENA_SIZE;
+    v->pool_size = CPY_POOL_SIZE;
+    v->first_pool = (base + CPY_POOL_SIZE - 1) & ~(CPY_POOL_SIZE - 1);
+    v->ntotalpools = (unsigned)CPY_POOLS_IN_ARENA - (v->first_pool != base);
+    for (unsigned i = 0; i < CPY_POOLS_IN_ARENA; i++) {
+        hl_pool_view_t *pv = &v->pools[i];
+        uintptr_t pool = v->first_pool + i * CPY_POOL_SIZE;
+        if (i >= v->ntotalpools) {
+            pv->state = HL_POOL_LOST;
+            continue;
+        }
+        if (cpy_header_field(pool, CPY_NEXTOFFSET_OFFSET) == 0) {
+            pv->state = HL_POOL_UNCARVED;
+            v->nfreepools++;
+            continue;
+        }
+        unsigned szidx = cpy_header_field(pool, CPY_SZIDX_OFFSET);
+        if (szidx >= CPY_SMALL_CLASSES)
+            return -1;
+        slot = cpy_header_field(pool, CPY_ARENAINDEX_OFFSET);
+        pv->szidx = szidx;
+        pv->block_size = (unsigned)CPY_INDEX2SIZE(szidx);
+        pv->nblocks = CPY_NUMBLOCKS(szidx);
+        pv->nused = cpy_header_field(pool, 0);
+        if (pv->nused == 0) {
+            pv->state = HL_POOL_EMPTY;
+            v->nfreepools++;
+        }
+        else {
+            pv->state = pv->nused == pv->nblocks ? HL_POOL_FULL : HL_POOL_USED;
+        }
+    }
+    return slot;
+}
+
+static int cpy_arenas(void *ctx, hl_arena_fn fn, void *user)
+{
+    HL_UNUSED(ctx);
+    /* Slots 0 .. nslots-1: those ever used, and any a live arena names. */
+    size_t nslots = cpy.narenas_highwater;
+    hl_arena_view_t v;
+    for (size_t i = 0; i < cpy.narena_bases; i++) {
+        long slot = cpy_arena_view(cpy.arena_bases[i], &v);
+        if (slot >= 0 && (size_t)slot + 1 > nslots)
+            nslots = (size_t)slot + 1;
+    }
+    for (size_t s = 0; s < nslots; s++) {
+        bool found = false;
+        for (size_t i = 0; i < cpy.narena_bases && !found; i++) {
+            if (cpy_arena_view(cpy.arena_bases[i], &v) == (long)s)
+                found = true;
+        }
+        if (!found) {
+            memset(&v, 0, sizeof v);
+            v.returned = true;
+            v.arena_size = CPY_ARENA_SIZE;
+            v.pool_size = CPY_POOL_SIZE;
+        }
+        v.index = (unsigned)s;
+        fn(user, &v);
+    }
+    return 0;
+}
+
 static const hl_allocator_ops_t cpy_ops = {
     .malloc = cpy_malloc,
     .calloc = cpy_calloc,
@@ -146,6 +247,7 @@ static const hl_allocator_ops_t cpy_ops = {
     .check = cpy_check,
     .print_stats = cpy_print_stats,
     .destroy = cpy_destroy,
+    .arena_view = cpy_arenas,
 };
 
 int hl_cpython_create(const hl_alloc_options_t *opt, hl_allocator_t *out, char *err, size_t errlen)

@@ -74,6 +74,19 @@ bool _hl_ex_check(const hl_mem_allocator_ex_t *ex, FILE *report)
     return true;
 }
 
+/* The hl_allocator_t behind a slot, looking through debug hooks; NULL for a
+ * foreign PEP 445 allocator. */
+const hl_allocator_t *_hl_ex_allocator(const hl_mem_allocator_ex_t *ex)
+{
+    const hl_allocator_t *a = hl_mem_allocator_ex_target(ex);
+    hl_debug_api_t *api;
+    if (a)
+        return a;
+    if ((api = _hl_debug_hooks_api(ex)) != NULL)
+        return _hl_ex_allocator(&api->alloc);
+    return NULL;
+}
+
 int _hl_ex_print_stats(const hl_mem_allocator_ex_t *ex, FILE *out)
 {
     const hl_allocator_t *a = hl_mem_allocator_ex_target(ex);

@@ -324,6 +324,17 @@ static int view_print_stats(void *ctx, FILE *out)
 { return _hl_ex_print_stats(view_slot(ctx), out); }
 static void view_destroy(void *ctx)
 { HL_UNUSED(ctx); }
+/* The heap views of the allocator behind the slot (heaplab/heapmap.h). */
+static int view_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    const hl_allocator_t *a = _hl_ex_allocator(view_slot(ctx));
+    return a ? hl_walk(a, fn, user) : HL_NO_VIEW;
+}
+static int view_arenas(void *ctx, hl_arena_fn fn, void *user)
+{
+    const hl_allocator_t *a = _hl_ex_allocator(view_slot(ctx));
+    return a ? hl_arenas(a, fn, user) : HL_NO_VIEW;
+}
 
 static const hl_allocator_ops_t view_ops = {
     .malloc = view_malloc,
@@ -335,6 +346,8 @@ static const hl_allocator_ops_t view_ops = {
     .check = view_check,
     .print_stats = view_print_stats,
     .destroy = view_destroy,
+    .walk = view_walk,
+    .arena_view = view_arenas,
 };
 
 void hl_pymem_domain_view(hl_pymem_t *pm, hl_pymem_domain_t domain, hl_allocator_t *out)

@@ -33,6 +33,7 @@ size_t _hl_ex_usable_size(const hl_mem_allocator_ex_t *ex, const void *p);
 void _hl_ex_stats(const hl_mem_allocator_ex_t *ex, hl_stats_t *out);
 bool _hl_ex_check(const hl_mem_allocator_ex_t *ex, FILE *report);
 int _hl_ex_print_stats(const hl_mem_allocator_ex_t *ex, FILE *out);
+const hl_allocator_t *_hl_ex_allocator(const hl_mem_allocator_ex_t *ex);
 
 /* write(2) all of s, never allocating; errors ignored. */
 void _hl_write_stderr(const char *s, size_t n);

@@ -235,6 +235,8 @@ static const hl_allocator_ops_t pm_ops = {
     .check = pm_check,
     .print_stats = pm_print_stats,
     .destroy = pm_destroy,
+    .walk = pm_walk,
+    .arena_view = pm_arenas,
 };
 
 /* A fresh instance: empty usedpools lists (each head points at itself), no

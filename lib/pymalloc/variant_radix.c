@@ -20,4 +20,5 @@
 #include "pool.c"
 #include "debugstats.c"
 #include "validate.c"
+#include "heapmap.c"
 #include "api.c"

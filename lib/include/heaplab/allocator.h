@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "heaplab/heapmap.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -64,7 +66,18 @@ typedef struct hl_stats_s {
  *     cpython use sys._debugmallocstats()'s exact format.  Returns 0 if the
  *     allocator has none to print.
  *   destroy() gives every byte back to the system, live blocks included.
+ *
+ * Optional views of the heap, for `heaplab map` (heaplab/heapmap.h); NULL
+ * when the allocator cannot see its heap.  Both only read, and neither
+ * allocates from the allocator it walks:
+ *   walk(fn, user)    every span the allocator holds, one fn call each;
+ *   arena_view(fn, user)  pymalloc's arena_objects, one fn call each, in index
+ *                     order (pymalloc*, cpython).
+ *   Each returns 0; -1 if the heap could not be walked (a corrupt
+ *   structure: check() says which); HL_NO_VIEW if this instance has no
+ *   such view after all (a view of a PyMem domain whose allocator has none).
  */
+#define HL_NO_VIEW (-2)
 typedef struct hl_allocator_ops_s {
     void *(*malloc)(void *ctx, size_t size);
     void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
@@ -75,6 +88,8 @@ typedef struct hl_allocator_ops_s {
     bool (*check)(void *ctx, FILE *report);
     int (*print_stats)(void *ctx, FILE *out);
     void (*destroy)(void *ctx);
+    int (*walk)(void *ctx, hl_span_fn fn, void *user);
+    int (*arena_view)(void *ctx, hl_arena_fn fn, void *user);
 } hl_allocator_ops_t;
 
 typedef struct hl_allocator_s {
@@ -99,6 +114,11 @@ static inline bool hl_check(const hl_allocator_t *a, FILE *report)
 { return a->ops->check(a->ctx, report); }
 static inline int hl_print_stats(const hl_allocator_t *a, FILE *out)
 { return a->ops->print_stats(a->ctx, out); }
+/* HL_NO_VIEW if the allocator has no such view. */
+static inline int hl_walk(const hl_allocator_t *a, hl_span_fn fn, void *user)
+{ return a->ops->walk ? a->ops->walk(a->ctx, fn, user) : HL_NO_VIEW; }
+static inline int hl_arenas(const hl_allocator_t *a, hl_arena_fn fn, void *user)
+{ return a->ops->arena_view ? a->ops->arena_view(a->ctx, fn, user) : HL_NO_VIEW; }
 
 /* Where arenas come from (pymalloc* and cpython only; others ignore it). */
 typedef enum hl_arena_kind_e {
