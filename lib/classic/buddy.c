@@ -90,6 +90,21 @@
  *   - held == state + chunk table + nchunks * chunk size + direct bytes.
  *
  * ==========================================================================
+ * The walk (`heaplab map`, heaplab/heapmap.h)
+ *
+ * bb_walk reports every mapping the heap holds: the state and the chunk
+ * table (OVERHEAD each); every chunk, in address order within it, as its
+ * blocks, each its 16-byte header (OVERHEAD) and its payload, USED if
+ * allocated, else FREE (the free-list links included); every direct block
+ * as its node and header (OVERHEAD) and its payload (USED).  A USED span is
+ * exactly [p, p + usable_size(p)): the rounding of the request up to a
+ * power of two is part of it, since it is the block's usable size.  Nothing
+ * is UNUSED (a new chunk is one free block).  So the spans sum to held
+ * exactly, and there is one USED span per live block.  It reads headers
+ * only (never a list, never a mark) and returns -1 at the first one that
+ * would not let it tile a chunk.
+ *
+ * ==========================================================================
  * Overhead, alignment, complexity, worst cases
  *
  *   Per block: the 16-byte header.  Rounding to a power of two wastes up to
@@ -897,6 +912,59 @@ static void bb_destroy(void *ctx)
     munmap(h, h->state_size);
 }
 
+/* ==========================================================================
+ * The walk: the heap as spans (see the file comment).
+ */
+
+/* Report [a, a + n) as kind, if n > 0. */
+static inline void bb_span(hl_span_fn fn, void *user, uintptr_t a, size_t n,
+                           hl_span_kind_t kind)
+{
+    if (n > 0)
+        fn(user, a, n, kind);
+}
+
+static int bb_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    bb_heap_t *h = ctx;
+    bb_span(fn, user, (uintptr_t)h, h->state_size, HL_SPAN_OVERHEAD);
+    if (h->chunks != NULL)
+        bb_span(fn, user, (uintptr_t)h->chunks, h->chunks_cap * sizeof(uintptr_t),
+                HL_SPAN_OVERHEAD);
+    if (h->nchunks > h->chunks_cap)
+        return -1;
+    for (size_t i = 0; i < h->nchunks; i++) {
+        uintptr_t base = h->chunks[i], end = base + BB_CHUNK_SIZE, a = base;
+        if (base == 0 || (base & (BB_CHUNK_SIZE - 1)) != 0)
+            return -1;
+        while (a < end) {
+            const bb_block_t *b = (const bb_block_t *)a;
+            unsigned k = bb_order(b);
+            /* what bb_heap_walk checks of a block's place in its chunk */
+            if (!bb_has_magic(b) || b->owner != h || bb_is_direct(b) || k < BB_MIN_ORDER ||
+                k > BB_CHUNK_ORDER || ((a - base) & (bb_order_size(k) - 1)) != 0 ||
+                a + bb_order_size(k) > end)
+                return -1;
+            bb_span(fn, user, a, BB_HEADER_SIZE, HL_SPAN_OVERHEAD);
+            bb_span(fn, user, a + BB_HEADER_SIZE, bb_order_size(k) - BB_HEADER_SIZE,
+                    bb_is_allocated(b) ? HL_SPAN_USED : HL_SPAN_FREE);
+            a += bb_order_size(k);
+        }
+    }
+    size_t ndirect = 0;
+    for (bb_direct_t *d = h->direct; d != NULL; d = d->next) {
+        const bb_block_t *b = (const bb_block_t *)(d + 1);
+        if (++ndirect > h->ndirect || !bb_has_magic(b) || b->owner != h || !bb_is_direct(b) ||
+            !bb_is_allocated(b) || (d->mapsize & (h->page_size - 1)) ||
+            d->mapsize <= BB_DIRECT_OFFSET)
+            return -1;
+        bb_span(fn, user, (uintptr_t)d, BB_DIRECT_OFFSET, HL_SPAN_OVERHEAD);
+        bb_span(fn, user, (uintptr_t)d + BB_DIRECT_OFFSET, d->mapsize - BB_DIRECT_OFFSET,
+                HL_SPAN_USED);
+    }
+    return ndirect == h->ndirect ? 0 : -1;
+}
+
 static const hl_allocator_ops_t bb_ops = {
     .malloc = bb_malloc,
     .calloc = bb_calloc,
@@ -907,6 +975,7 @@ static const hl_allocator_ops_t bb_ops = {
     .check = bb_check,
     .print_stats = bb_print_stats,
     .destroy = bb_destroy,
+    .walk = bb_walk,
 };
 
 int hl_buddy_create(const hl_alloc_options_t *opt, hl_allocator_t *out, char *err,

@@ -71,6 +71,25 @@
  *   (F7) live_blocks/live_bytes match the in-use blocks; held == state +
  *        segments + huge mappings.
  *
+ * The walk
+ * --------
+ * sf_walk (`heaplab map`, heaplab/heapmap.h) reports each segment in
+ * address order.  Its spans follow the bytes each block owns, which start
+ * at the head, 8 bytes into the block: a block b of size s owns
+ * [b+8, b+s+8), the next block's prev_foot included, and reports
+ *   in use   head (OVERHEAD), [b+16, b+s+8) (USED: exactly the usable
+ *            size from the pointer malloc returned)
+ *   free     head (OVERHEAD), [b+16, b+s) (FREE, its links included), its
+ *            footer, the next block's prev_foot (OVERHEAD)
+ *   top      the same, with UNUSED for FREE: the wilderness
+ * so the segment header plus the first block's prev_foot, which no block
+ * uses, is one OVERHEAD span of 40 bytes, and the fence's last 24 bytes are
+ * OVERHEAD.  A huge block is its 32-byte header (OVERHEAD) and its payload
+ * (USED).  One USED span per live block; the state mapping is one OVERHEAD
+ * span more, so the spans sum to held exactly.  It reads heads and
+ * segment headers only (never a bin, never a mark) and returns -1 at the
+ * first one that would not let it tile a segment.
+ *
  * Worst cases
  * -----------
  * Time: malloc O(1) for a small exact fit and for top; a large request scans
@@ -1027,6 +1046,69 @@ static bool sf_check(void *ctx, FILE *report)
 
 #undef FAIL
 
+/* ---------------------------------------------------------------------- */
+/* walk: the heap as spans (see the file comment)                         */
+
+/* Report [a, a + n) as kind, if n > 0. */
+static inline void sf_span(hl_span_fn fn, void *user, uintptr_t a, size_t n,
+                           hl_span_kind_t kind)
+{
+    if (n > 0)
+        fn(user, a, n, kind);
+}
+
+static int sf_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    sf_state_t *st = ctx;
+    sf_span(fn, user, (uintptr_t)st, SF_STATE_MAP, HL_SPAN_OVERHEAD);
+    size_t nsegs = 0;
+    for (sf_seg_t *s = st->segs; s != NULL; s = s->next) {
+        if (++nsegs > st->nsegs || (uintptr_t)s % HL_FIT_OS_PAGE || s->magic != SF_SEG_MAGIC ||
+            s->size != SF_SEG_SIZE)
+            return -1;
+        sf_block_t *fence = sf_seg_fence(s), *b = sf_seg_first(s);
+        /* the segment header and the first prev_foot (PINUSE: unused) */
+        sf_span(fn, user, (uintptr_t)s, SF_SEG_HDR + sizeof(size_t), HL_SPAN_OVERHEAD);
+        while (b != fence) {
+            size_t size = sf_size(b);
+            if (!sf_magic_ok(b) || sf_is_fence(b) || sf_mmapped(b) || size < SF_MIN_BLOCK ||
+                size % SF_ALIGNMENT || size > (size_t)((char *)fence - (char *)b))
+                return -1;
+            uintptr_t a = (uintptr_t)b;
+            sf_span(fn, user, a + sizeof(size_t), SF_HEAD, HL_SPAN_OVERHEAD);
+            if (sf_cinuse(b)) {
+                sf_span(fn, user, a + 2 * sizeof(size_t), size - SF_HEAD, HL_SPAN_USED);
+            }
+            else {
+                sf_span(fn, user, a + 2 * sizeof(size_t), size - 2 * sizeof(size_t),
+                        b == st->top ? HL_SPAN_UNUSED : HL_SPAN_FREE);
+                sf_span(fn, user, a + size, sizeof(size_t), HL_SPAN_OVERHEAD);
+            }
+            b = sf_next(b);
+        }
+        if (!sf_magic_ok(fence) || !sf_is_fence(fence) || sf_size(fence) != SF_FENCE_SIZE ||
+            ((sf_fence_t *)fence)->seg != s)
+            return -1;
+        /* the fence's prev_foot went with the last block */
+        sf_span(fn, user, (uintptr_t)fence + sizeof(size_t), SF_FENCE_SIZE - sizeof(size_t),
+                HL_SPAN_OVERHEAD);
+    }
+    if (nsegs != st->nsegs)
+        return -1;
+    size_t nhuge = 0;
+    for (sf_huge_t *h = st->huge; h != NULL; h = h->next) {
+        sf_block_t *b = sf_at(h, 2 * sizeof(void *));
+        size_t mapsize = sf_size(b);
+        if (++nhuge > st->nhuge || h->prev_foot != SF_HUGE_FOOT || !sf_magic_ok(b) ||
+            (b->head & SF_FLAGS) != (SF_PINUSE | SF_CINUSE | SF_MMAPPED) ||
+            mapsize % HL_FIT_OS_PAGE || mapsize < SF_MMAP_THRESHOLD + SF_HUGE_HDR)
+            return -1;
+        sf_span(fn, user, (uintptr_t)h, SF_HUGE_HDR, HL_SPAN_OVERHEAD);
+        sf_span(fn, user, (uintptr_t)h + SF_HUGE_HDR, mapsize - SF_HUGE_HDR, HL_SPAN_USED);
+    }
+    return nhuge == st->nhuge ? 0 : -1;
+}
+
 static const hl_allocator_ops_t sf_ops = {
     .malloc = sf_malloc,
     .calloc = sf_calloc,
@@ -1037,6 +1119,7 @@ static const hl_allocator_ops_t sf_ops = {
     .check = sf_check,
     .print_stats = sf_print_stats,
     .destroy = sf_destroy,
+    .walk = sf_walk,
 };
 
 int hl_segregated_fit_create(const hl_alloc_options_t *opt, hl_allocator_t *out, char *err,

@@ -64,6 +64,22 @@
  *        blocks; held == state + chunks * SS_CHUNK_MAP + sum of large maps.
  * There is no coalescing, so "no two adjacent free blocks" does not apply.
  *
+ * The walk
+ * --------
+ * ss_walk (`heaplab map`, heaplab/heapmap.h) reports each chunk in address
+ * order, page by page.  A page in use is its header and bitmap (OVERHEAD),
+ * then its carved blocks, each USED (its bit is set) or FREE (on the page's
+ * free list), then the blocks never carved, [nextoffset, 192 + capacity *
+ * size), as one UNUSED span, then the tail no block fits (OVERHEAD).  A page
+ * given back to its chunk is one FREE span (its header is only its link on
+ * the chunk's freepages now); the pages past ncarved are one UNUSED span;
+ * the chunk header's OS page is OVERHEAD.  A large block is its 64-byte
+ * header (OVERHEAD) and its payload (USED).  A USED span is exactly
+ * [p, p + usable_size(p)), one per live block.  The state mapping is one
+ * OVERHEAD span more, so the spans sum to held exactly.  It reads headers
+ * and bitmaps only (never a free list) and returns -1 at the first chunk,
+ * page or large header that would not let it carve its mapping.
+ *
  * Worst cases
  * -----------
  * Time: malloc and free are O(1) (a class computation, list heads, one bit),
@@ -869,6 +885,74 @@ static bool ss_check(void *ctx, FILE *report)
 
 #undef FAIL
 
+/* ---------------------------------------------------------------------- */
+/* walk: the heap as spans (see the file comment)                         */
+
+/* Report [a, a + n) as kind, if n > 0. */
+static inline void ss_span(hl_span_fn fn, void *user, uintptr_t a, size_t n,
+                           hl_span_kind_t kind)
+{
+    if (n > 0)
+        fn(user, a, n, kind);
+}
+
+/* A page in use: header, blocks, never-carved blocks, tail. */
+static int ss_walk_page(const ss_page_t *pg, hl_span_fn fn, void *user)
+{
+    /* what ss_page_is_valid checks of the geometry, no more */
+    if (pg->szidx >= SS_NCLASSES || pg->size != ss_class_size[pg->szidx] ||
+        pg->capacity != (SS_PAGE_SIZE - SS_PAGE_HDR) / pg->size ||
+        pg->nextoffset < SS_PAGE_HDR || pg->nextoffset > SS_PAGE_HDR + pg->capacity * pg->size ||
+        (pg->nextoffset - SS_PAGE_HDR) % pg->size)
+        return -1;
+    uintptr_t base = (uintptr_t)pg;
+    size_t size = pg->size;
+    ss_span(fn, user, base, SS_PAGE_HDR, HL_SPAN_OVERHEAD);
+    for (size_t off = SS_PAGE_HDR; off < pg->nextoffset; off += size)
+        ss_span(fn, user, base + off, size,
+                ss_bit(pg, (unsigned)(off / SS_GRANULE)) ? HL_SPAN_USED : HL_SPAN_FREE);
+    size_t end = SS_PAGE_HDR + (size_t)pg->capacity * size;
+    ss_span(fn, user, base + pg->nextoffset, end - pg->nextoffset, HL_SPAN_UNUSED);
+    ss_span(fn, user, base + end, SS_PAGE_SIZE - end, HL_SPAN_OVERHEAD);
+    return 0;
+}
+
+static int ss_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    ss_state_t *st = ctx;
+    ss_span(fn, user, (uintptr_t)st, SS_STATE_MAP, HL_SPAN_OVERHEAD);
+    size_t nchunks = 0;
+    for (const ss_chunk_t *c = st->chunks; c != NULL; c = c->next) {
+        if (++nchunks > st->nchunks || c->magic != SS_CHUNK_MAGIC || c->owner != st ||
+            ss_chunk_hdr(c->pages) != c || (uintptr_t)c->pages % SS_PAGE_SIZE ||
+            c->ncarved > SS_CHUNK_PAGES)
+            return -1;
+        for (uint32_t i = 0; i < c->ncarved; i++) {
+            const ss_page_t *pg = (const ss_page_t *)(c->pages + (size_t)i * SS_PAGE_SIZE);
+            if (pg->magic == SS_PAGE_FREE)
+                ss_span(fn, user, (uintptr_t)pg, SS_PAGE_SIZE, HL_SPAN_FREE);
+            else if (pg->magic != SS_PAGE_USED || pg->chunk != c ||
+                     ss_walk_page(pg, fn, user) != 0)
+                return -1;
+        }
+        uintptr_t uncarved = (uintptr_t)c->pages + (size_t)c->ncarved * SS_PAGE_SIZE;
+        ss_span(fn, user, uncarved, (uintptr_t)c - uncarved, HL_SPAN_UNUSED);
+        ss_span(fn, user, (uintptr_t)c, HL_FIT_OS_PAGE, HL_SPAN_OVERHEAD);
+    }
+    if (nchunks != st->nchunks)
+        return -1;
+    size_t nlarge = 0;
+    for (const ss_large_t *l = st->large; l != NULL; l = l->next) {
+        if (++nlarge > st->nlarge || l->magic != SS_LARGE_MAGIC || l->owner != st ||
+            l->mapsize % HL_FIT_OS_PAGE || l->mapsize <= SS_SMALL_MAX + SS_LARGE_OFFSET)
+            return -1;
+        ss_span(fn, user, (uintptr_t)l, SS_LARGE_OFFSET, HL_SPAN_OVERHEAD);
+        ss_span(fn, user, (uintptr_t)l + SS_LARGE_OFFSET, l->mapsize - SS_LARGE_OFFSET,
+                HL_SPAN_USED);
+    }
+    return nlarge == st->nlarge ? 0 : -1;
+}
+
 static const hl_allocator_ops_t ss_ops = {
     .malloc = ss_malloc,
     .calloc = ss_calloc,
@@ -879,6 +963,7 @@ static const hl_allocator_ops_t ss_ops = {
     .check = ss_check,
     .print_stats = ss_print_stats,
     .destroy = ss_destroy,
+    .walk = ss_walk,
 };
 
 int hl_segregated_simple_create(const hl_alloc_options_t *opt, hl_allocator_t *out,

@@ -63,6 +63,20 @@
  *   (I6) live_blocks == number of in-use blocks; live_bytes == sum of their
  *        usable sizes; held == state mapping + sum of chunk sizes.
  *
+ * The walk
+ * --------
+ * seq_walk (`heaplab map`, heaplab/heapmap.h) reports each chunk in
+ * address order: its header and prologue (OVERHEAD), then every block as
+ * its header tag (OVERHEAD), its payload and its footer tag (OVERHEAD), then
+ * the epilogue (OVERHEAD).  An in-use block's payload is USED and is exactly
+ * [p, p + usable_size(p)) for the pointer p malloc returned; a free block's
+ * payload, list links included, is FREE.  There is no wilderness (a new
+ * chunk is one free block), so nothing is UNUSED.  The state mapping is one
+ * OVERHEAD span more, so the spans sum to held exactly, and there is one
+ * USED span per live block.  It reads tags and chunk headers only (never
+ * the list, never a mark) and returns -1 at the first one that would not
+ * let it tile a chunk; seq_check then names the broken invariant.
+ *
  * Worst cases
  * -----------
  * Time: malloc is O(free blocks) for all three (first and next fit may stop
@@ -862,6 +876,55 @@ static bool seq_check(void *ctx, FILE *report)
 #undef FAIL
 
 /* ---------------------------------------------------------------------- */
+/* walk: the heap as spans (see the file comment)                         */
+
+/* Report [a, a + n) as kind, if n > 0. */
+static inline void seq_span(hl_span_fn fn, void *user, uintptr_t a, size_t n,
+                            hl_span_kind_t kind)
+{
+    if (n > 0)
+        fn(user, a, n, kind);
+}
+
+static int seq_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    seq_state_t *st = ctx;
+    seq_span(fn, user, (uintptr_t)st, SEQ_STATE_MAP, HL_SPAN_OVERHEAD);
+    size_t nchunks = 0;
+    for (seq_chunk_t *c = st->chunks; c != NULL; c = c->next) {
+        /* the same chunk header seq_check_heap trusts before it walks one */
+        if (++nchunks > st->nchunks || (uintptr_t)c % HL_FIT_OS_PAGE ||
+            c->magic != SEQ_CHUNK_MAGIC || c->size % HL_FIT_OS_PAGE ||
+            c->size < SEQ_CHUNK_SIZE || (uintptr_t)c < st->lo ||
+            (uintptr_t)c + c->size > st->hi || c->prologue != seq_tag(0, true) ||
+            *seq_chunk_epilogue(c) != seq_tag(0, true))
+            return -1;
+        seq_span(fn, user, (uintptr_t)c, SEQ_CHUNK_HDR, HL_SPAN_OVERHEAD);
+        char *end = (char *)seq_chunk_epilogue(c);
+        seq_block_t *b = seq_chunk_first(c);
+        while ((char *)b < end) {
+            seq_tag_t t = b->tag;
+            size_t size = seq_tag_size(t);
+            /* (I1): a tag, a size that stays in the chunk, footer == header */
+            if (!seq_tag_magic_ok(t) || size < SEQ_MIN_BLOCK || size % SEQ_ALIGNMENT ||
+                size > (size_t)(end - (char *)b) ||
+                seq_tag_plain(*seq_footer(b, size)) != seq_tag_plain(t))
+                return -1;
+            uintptr_t a = (uintptr_t)b;
+            seq_span(fn, user, a, SEQ_TAG_SIZE, HL_SPAN_OVERHEAD);
+            seq_span(fn, user, a + SEQ_TAG_SIZE, size - SEQ_OVERHEAD,
+                     seq_tag_inuse(t) ? HL_SPAN_USED : HL_SPAN_FREE);
+            seq_span(fn, user, a + size - SEQ_TAG_SIZE, SEQ_TAG_SIZE, HL_SPAN_OVERHEAD);
+            b = (seq_block_t *)((char *)b + size);
+        }
+        if ((char *)b != end)
+            return -1;
+        seq_span(fn, user, (uintptr_t)end, SEQ_TAG_SIZE, HL_SPAN_OVERHEAD);
+    }
+    return nchunks == st->nchunks ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------------- */
 /* One vtable per policy                                                  */
 
 #define SEQ_POLICY_OPS(suffix, POL)                                                      \
@@ -882,6 +945,7 @@ static bool seq_check(void *ctx, FILE *report)
         .check = seq_check,                                                             \
         .print_stats = seq_print_stats,                                                 \
         .destroy = seq_destroy,                                                         \
+        .walk = seq_walk,                                                               \
     };
 
 SEQ_POLICY_OPS(first, SEQ_FIRST)

@@ -95,6 +95,20 @@
  *   - live_blocks, live_bytes, held and mappings equal what the walk finds.
  *
  * ==========================================================================
+ * The walk (`heaplab map`, heaplab/heapmap.h)
+ *
+ * tl_walk reports every mapping the heap holds: the state (OVERHEAD); every
+ * pool, in address order within it, as its tl_pool_t (OVERHEAD), its
+ * blocks, each its 16-byte header (OVERHEAD: size and prev_phys, the
+ * boundary tags) and its payload, USED if in use, else FREE (the list links
+ * included), and its epilogue (OVERHEAD); every direct block as its node
+ * and header (OVERHEAD) and its payload (USED).  A USED span is exactly
+ * [p, p + usable_size(p)), one per live block.  Nothing is UNUSED (a new
+ * pool is one free block).  So the spans sum to held exactly.  It reads
+ * headers only (never a list, never a mark) and returns -1 at the first
+ * one that would not let it tile a pool.
+ *
+ * ==========================================================================
  * Overhead, alignment, complexity, worst cases
  *
  *   Per block: the 16-byte header (a used block carries no footer); sizes
@@ -1014,6 +1028,59 @@ static void tl_destroy(void *ctx)
     munmap(h, h->state_size);
 }
 
+/* ==========================================================================
+ * The walk: the heap as spans (see the file comment).
+ */
+
+/* Report [a, a + n) as kind, if n > 0. */
+static inline void tl_span(hl_span_fn fn, void *user, uintptr_t a, size_t n,
+                           hl_span_kind_t kind)
+{
+    if (n > 0)
+        fn(user, a, n, kind);
+}
+
+static int tl_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    tl_heap_t *h = ctx;
+    tl_span(fn, user, (uintptr_t)h, h->state_size, HL_SPAN_OVERHEAD);
+    size_t npools = 0;
+    for (tl_pool_t *pool = h->pools; pool != NULL; pool = pool->next) {
+        if (++npools > h->npools || ((uintptr_t)pool & (TL_POOL_SIZE - 1)) != 0 ||
+            pool->magic != TL_POOL_MAGIC || pool->owner != h)
+            return -1;
+        tl_span(fn, user, (uintptr_t)pool, TL_POOL_FIRST, HL_SPAN_OVERHEAD);
+        tl_block_t *epi = tl_pool_epilogue(pool), *b = tl_pool_first(pool);
+        while (b < epi) {
+            size_t size = tl_size(b);
+            /* what tl_heap_walk checks of a block's place in its pool */
+            if (!tl_has_magic(b) || tl_is_direct(b) || size < TL_MIN_BLOCK ||
+                (char *)b + size > (char *)epi)
+                return -1;
+            tl_span(fn, user, (uintptr_t)b, TL_HEADER_SIZE, HL_SPAN_OVERHEAD);
+            tl_span(fn, user, (uintptr_t)b + TL_HEADER_SIZE, size - TL_HEADER_SIZE,
+                    tl_is_free(b) ? HL_SPAN_FREE : HL_SPAN_USED);
+            b = tl_next(b);
+        }
+        if (b != epi || !tl_has_magic(epi) || tl_size(epi) != 0 || tl_is_free(epi))
+            return -1;
+        tl_span(fn, user, (uintptr_t)epi, TL_HEADER_SIZE, HL_SPAN_OVERHEAD);
+    }
+    if (npools != h->npools)
+        return -1;
+    size_t ndirect = 0;
+    for (tl_direct_t *d = h->direct; d != NULL; d = d->next) {
+        const tl_block_t *b = (const tl_block_t *)(d + 1);
+        if (++ndirect > h->ndirect || d->owner != h || !tl_has_magic(b) || !tl_is_direct(b) ||
+            tl_is_free(b) || (d->mapsize & (h->page_size - 1)) || d->mapsize <= TL_DIRECT_OFFSET)
+            return -1;
+        tl_span(fn, user, (uintptr_t)d, TL_DIRECT_OFFSET, HL_SPAN_OVERHEAD);
+        tl_span(fn, user, (uintptr_t)d + TL_DIRECT_OFFSET, d->mapsize - TL_DIRECT_OFFSET,
+                HL_SPAN_USED);
+    }
+    return ndirect == h->ndirect ? 0 : -1;
+}
+
 static const hl_allocator_ops_t tl_ops = {
     .malloc = tl_malloc,
     .calloc = tl_calloc,
@@ -1024,6 +1091,7 @@ static const hl_allocator_ops_t tl_ops = {
     .check = tl_check,
     .print_stats = tl_print_stats,
     .destroy = tl_destroy,
+    .walk = tl_walk,
 };
 
 int hl_tlsf_create(const hl_alloc_options_t *opt, hl_allocator_t *out, char *err, size_t errlen)
