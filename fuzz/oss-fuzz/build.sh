@@ -22,7 +22,8 @@
 #
 # No second list of sources to drift from the BUILD files: the sources are
 # found by rule.
-#   library  every lib/**/*.c except
+#   library  every lib/**/*.c (and lib/**/*.cc, with $CXX: the tcmalloc peer's
+#            bridge to its C++ API) except
 #              - unit tests and their cmocka helpers: *_test.c, and any
 #                file that includes <cmocka.h> (rt_test_util.c, ...);
 #              - programs and preloaded libraries, which Bazel builds apart:
@@ -85,7 +86,7 @@ list_library_sources() {
     # Basenames of .c files some lib/ file includes textually.
     included=$(grep -rhoE '^[[:space:]]*#[[:space:]]*include[[:space:]]+"[^"/]+\.c"' lib \
                | sed -E 's/.*"([^"]+)".*/\1/' | sort -u)
-    find lib -name '*.c' -not -name '*_test.c' \
+    find lib \( -name '*.c' -o -name '*.cc' \) -not -name '*_test.c' \
         -not -path 'lib/cli/*' -not -path 'lib/preload/*' \
         -not -path 'lib/trace/mtrace_start.c' | LC_ALL=C sort | while read -r f; do
         # pymalloc's core files: included by a sibling, never compiled alone.
@@ -160,14 +161,20 @@ mapfile -t LIB_SRCS < <(list_library_sources)
 mapfile -t HELPER_SRCS < <(list_helper_sources)
 TARGET_SRCS=(); for t in "${TARGETS[@]}"; do TARGET_SRCS+=("fuzz/$t.c"); done
 ALL_SRCS=("${LIB_SRCS[@]}" "${HELPER_SRCS[@]}" "${TARGET_SRCS[@]}")
-obj_of() { local o=${1%.c}; echo "$WORK/obj/${o//\//__}.o"; }
-export CC WORK
+obj_of() { local o=${1%.cc}; o=${o%.c}; echo "$WORK/obj/${o//\//__}.o"; }
+export CC CXX WORK
 # shellcheck disable=SC2016
-printf '%s\n' "${ALL_SRCS[@]}" | xargs -P "$JOBS" -I{} sh -c '
+printf '%s\n' "${ALL_SRCS[@]}" | grep -v '\.cc$' | xargs -P "$JOBS" -I{} sh -c '
     src=$1; shift
     o=${src%.c}; o=$(printf %s "$o" | sed "s|/|__|g")
     exec "$CC" "$@" -c "$src" -o "$WORK/obj/$o.o"' sh {} $CFLAGS "${COPTS[@]}" "${INCLUDES[@]}" \
     || { echo "build.sh: compiling failed" >&2; exit 1; }
+# shellcheck disable=SC2016
+printf '%s\n' "${ALL_SRCS[@]}" | { grep '\.cc$' || true; } | xargs -r -P "$JOBS" -I{} sh -c '
+    src=$1; shift
+    o=${src%.cc}; o=$(printf %s "$o" | sed "s|/|__|g")
+    exec "$CXX" "$@" -c "$src" -o "$WORK/obj/$o.o"' sh {} $CXXFLAGS "${COPTS[@]}" "${INCLUDES[@]}" \
+    || { echo "build.sh: compiling the C++ sources failed" >&2; exit 1; }
 
 # The HL_DEBUG=3 object layer and collector, when a chosen target wants it.
 DEBUG3_TARGETS=$(list_debug3_targets)

@@ -59,6 +59,23 @@
  *
  * print_stats() is malloc_stats_print: the whole library's report, every
  * arena in it, this instance's among them.
+ *
+ * No walk().  jemalloc 5.3 has no way to enumerate an arena's memory: its
+ * statistics ("stats.arenas.<i>.extents.<j>", pactive, pdirty, ...) are
+ * counts without addresses, and "experimental.utilization.query" answers
+ * for a pointer the caller already has (the extent's size and free regions
+ * around a live block), not for the memory around it.  Extent hooks given
+ * to "arenas.create", wrapping the default ones, would see the address
+ * ranges the arena maps, splits and merges, but not what it does with
+ * them: an extent freed to the arena's dirty cache, or taken back from it,
+ * calls no hook, so active and dirty pages look the same; and on Linux,
+ * where jemalloc retains address space and the default hooks cannot
+ * decommit (overcommit), pages purged to "retained" are reused with no hook
+ * call either, so the hooks could not even tell the held memory
+ * (stats.arenas.<i>.mapped, held_bytes) from the retained address space.
+ * Spans from them would call free and unheld memory USED.  So walk is NULL,
+ * and `heaplab map` draws a jemalloc instance from the program's own live
+ * blocks.
  */
 #include "hl_debug.h"
 #include "peers.h"
@@ -250,6 +267,7 @@ static const hl_allocator_ops_t hje_ops = {
     .check = hje_check,
     .print_stats = hje_print_stats,
     .destroy = hje_destroy,
+    .walk = NULL,          /* no view of the arena: see the header */
 };
 
 static int hje_load(char *err, size_t errlen)

@@ -50,6 +50,25 @@
  * build counts the OS-level figures (reserved, committed, segments, process
  * times and RSS); the per-size-class counters are compiled out (MI_STAT=0)
  * and print as zero.
+ *
+ * walk() is mi_heap_visit_blocks(heap, true, ...) on the instance's heap:
+ * every page of the heap is an area (mi_heap_area_t) of one block size,
+ * `full_block_size`, starting at `blocks`; the first `committed` bytes are
+ * the blocks the page has carved so far (capacity * full_block_size, on its
+ * free lists or in use), the rest up to `reserved` the blocks it may still
+ * carve.  The visitor is called once per area with block NULL, then once per
+ * block in use, in address order.  So each area is reported as its blocks
+ * in use (USED, runs merged), the carved blocks between them (FREE) and
+ * the uncarved tail [blocks + committed, blocks + reserved) (UNUSED).
+ * mimalloc has no cache of freed blocks: a block freed, by this thread or
+ * another, is on its page's free lists (the visit collects the delayed
+ * ones first), so USED is exactly the instance's live blocks.  What it
+ * cannot see: the segment and page metadata and the slack after a page's
+ * last block; pages of the heap's segments that are not in the heap (free,
+ * or in the segment cache), other heaps' pages in the same segments, and
+ * abandoned ones.  held_bytes is the process's commit, so the spans cover
+ * only part of it.  Like every call on the instance, walk() must run on the
+ * thread that created it.
  */
 #include "hl_debug.h"
 #include "peers.h"
@@ -60,6 +79,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static hl_peer_lib_t hmi_lib = {"mimalloc", "libmimalloc.so.2", "libmimalloc2.0", NULL};
 
@@ -205,6 +225,93 @@ static bool hmi_check(void *ctx, FILE *report)
     return true;
 }
 
+/* walk(): one area at a time, runs of one kind merged into one span. */
+typedef struct hmi_span_walk_s {
+    hl_span_fn fn;
+    void *user;
+    bool bad;                    /* a block outside its area, or out of order */
+    bool open;                   /* an area is being walked */
+    uintptr_t cursor;            /* the next block slot of the area */
+    uintptr_t committed_end, reserved_end;
+    size_t bsize;                /* full_block_size */
+    uintptr_t base;              /* area->blocks */
+    uintptr_t run;               /* pending span [run, cursor) of run_kind */
+    hl_span_kind_t run_kind;
+} hmi_span_walk_t;
+
+static void hmi_span(hmi_span_walk_t *w, uintptr_t end, hl_span_kind_t kind)
+{
+    if (end == w->cursor)
+        return;
+    if (kind != w->run_kind) {
+        if (w->cursor > w->run)
+            w->fn(w->user, w->run, w->cursor - w->run, w->run_kind);
+        w->run = w->cursor;
+        w->run_kind = kind;
+    }
+    w->cursor = end;
+}
+
+static void hmi_area_end(hmi_span_walk_t *w)
+{
+    if (!w->open)
+        return;
+    hmi_span(w, w->committed_end, HL_SPAN_FREE);
+    hmi_span(w, w->reserved_end, HL_SPAN_UNUSED);
+    if (w->cursor > w->run)
+        w->fn(w->user, w->run, w->cursor - w->run, w->run_kind);
+    w->open = false;
+}
+
+static bool hmi_visit_span(const mi_heap_t *heap, const mi_heap_area_t *area, void *block,
+                           size_t block_size, void *arg)
+{
+    HL_UNUSED(heap); HL_UNUSED(block_size);
+    hmi_span_walk_t *w = arg;
+    uintptr_t b = (uintptr_t)block;
+    if (block == NULL) {                        /* a new area */
+        hmi_area_end(w);
+        uintptr_t base = (uintptr_t)area->blocks;
+        if (area->full_block_size == 0 || area->committed > area->reserved
+            || area->committed % area->full_block_size != 0
+            || base + area->reserved < base) {
+            w->bad = true;
+            return false;
+        }
+        w->open = true;
+        w->base = w->cursor = w->run = base;
+        w->run_kind = HL_SPAN_USED;
+        w->bsize = area->full_block_size;
+        w->committed_end = base + area->committed;
+        w->reserved_end = base + area->reserved;
+        return true;
+    }
+    if (!w->open || b < w->cursor || (b - w->base) % w->bsize != 0
+        || b + w->bsize > w->committed_end) {
+        w->bad = true;
+        return false;
+    }
+    hmi_span(w, b, HL_SPAN_FREE);
+    hmi_span(w, b + w->bsize, HL_SPAN_USED);
+    return true;
+}
+
+static int hmi_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    hmi_state_t *st = ctx;
+    hmi_span_walk_t w;
+    memset(&w, 0, sizeof w);
+    w.fn = fn;
+    w.user = user;
+    /* Its result is false for a heap without pages as well (hmi_check):
+     * only the visitor's own verdict counts. */
+    (void)mi.heap_visit_blocks(st->heap, true, hmi_visit_span, &w);
+    if (w.bad)
+        return -1;
+    hmi_area_end(&w);
+    return 0;
+}
+
 static void hmi_write_cb(const char *text, void *file) { _hl_peer_write_cb(file, text); }
 
 static int hmi_print_stats(void *ctx, FILE *out)
@@ -232,6 +339,7 @@ static const hl_allocator_ops_t hmi_ops = {
     .check = hmi_check,
     .print_stats = hmi_print_stats,
     .destroy = hmi_destroy,
+    .walk = hmi_walk,
 };
 
 static int hmi_load(char *err, size_t errlen)

@@ -7,6 +7,14 @@
  * peer needs a larger static TLS surplus than glibc's default (peers.h), so
  * main() first re-executes the test with it, as heaplab's own mains do.
  *
+ * test_walk checks walk() where a peer has one (mimalloc, tcmalloc; jemalloc
+ * has none and says HL_NO_VIEW): spans non-empty and never overlapping,
+ * every live block inside one USED span, no more than held_bytes covered,
+ * and for mimalloc's private heap USED exactly the live blocks and some FREE
+ * after frees.  The `glibc` walk is tested in a process of its own
+ * (lib/alloc/glibc_walk_test.c): tcmalloc's sbrk here would move the break
+ * under glibc's heap.
+ *
  * Under --config=asan the process's malloc is AddressSanitizer's; the peers
  * run all the same (their blocks are outside ASan's heap, so it neither
  * poisons nor checks them), and the tests below assert only what holds under
@@ -19,6 +27,7 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -566,6 +575,135 @@ static void test_glibc_untouched(void **state)
         close_peer(&all[k]);
 }
 
+/* walk(): spans of the library's own heap.  The spans go to a static
+ * table: the callback allocates nothing, from any heap. */
+typedef struct span_s {
+    uintptr_t addr;
+    size_t size;
+    hl_span_kind_t kind;
+} span_t;
+
+#define MAX_SPANS (1 << 17)
+static span_t spans[MAX_SPANS];
+static size_t nspans;
+static bool spans_overflowed;
+
+static void collect_span(void *user, uintptr_t addr, size_t size, hl_span_kind_t kind)
+{
+    (void)user;
+    if (nspans == MAX_SPANS) {
+        spans_overflowed = true;
+        return;
+    }
+    spans[nspans++] = (span_t){addr, size, kind};
+}
+
+static int span_cmp(const void *a, const void *b)
+{
+    const span_t *x = a, *y = b;
+    return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* The span holding address a, or NULL (spans sorted). */
+static const span_t *span_at(uintptr_t a)
+{
+    size_t lo = 0, hi = nspans;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (spans[mid].addr <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || a - spans[lo - 1].addr >= spans[lo - 1].size)
+        return NULL;
+    return &spans[lo - 1];
+}
+
+#define WALK_BLOCKS 600
+
+static void walk_peer(const peer_t *peer)
+{
+    hl_allocator_t a;
+    open_peer(peer, &a);
+    if (a.ops->walk == NULL) {
+        /* jemalloc: no view of its arena (jemalloc.c says why). */
+        assert_string_equal(peer->name, "jemalloc");
+        assert_int_equal(hl_walk(&a, collect_span, NULL), HL_NO_VIEW);
+        close_peer(&a);
+        return;
+    }
+    /* A deterministic mix of 16 .. 100000 bytes, then every third block and
+     * the large ones among the rest freed. */
+    static void *blocks[WALK_BLOCKS];
+    rng_state = 0x243F6A8885A308D3ULL;
+    for (size_t i = 0; i < WALK_BLOCKS; i++) {
+        uint64_t r = rnd() % 100;
+        size_t n = r < 80 ? 16 + rnd() % 497 : r < 95 ? 513 + rnd() % 8192 : 8192 + rnd() % 91809;
+        blocks[i] = hl_malloc(&a, n);
+        assert_non_null(blocks[i]);
+        memset(blocks[i], (int)i, n);
+    }
+    for (size_t i = 0; i < WALK_BLOCKS; i++) {
+        if (i % 3 == 0 || (i % 3 == 1 && hl_usable_size(&a, blocks[i]) > 8192)) {
+            hl_free(&a, blocks[i]);
+            blocks[i] = NULL;
+        }
+    }
+
+    nspans = 0;
+    spans_overflowed = false;
+    assert_int_equal(hl_walk(&a, collect_span, NULL), 0);
+    assert_false(spans_overflowed);
+    assert_true(nspans > 0);
+    qsort(spans, nspans, sizeof spans[0], span_cmp);
+    size_t bytes[HL_SPAN_KINDS] = {0}, total = 0;
+    for (size_t i = 0; i < nspans; i++) {
+        if (spans[i].size == 0)
+            fail_msg("%s: span %zu at %#" PRIxPTR " is empty", peer->name, i, spans[i].addr);
+        if ((unsigned)spans[i].kind >= HL_SPAN_KINDS)
+            fail_msg("%s: span %zu has kind %d", peer->name, i, (int)spans[i].kind);
+        if (i > 0 && spans[i].addr < spans[i - 1].addr + spans[i - 1].size)
+            fail_msg("%s: spans at %#" PRIxPTR " and %#" PRIxPTR " overlap", peer->name,
+                     spans[i - 1].addr, spans[i].addr);
+        bytes[spans[i].kind] += spans[i].size;
+        total += spans[i].size;
+    }
+    size_t live_bytes = 0;
+    for (size_t i = 0; i < WALK_BLOCKS; i++) {
+        if (blocks[i] == NULL)
+            continue;
+        uintptr_t p = (uintptr_t)blocks[i];
+        size_t usable = hl_usable_size(&a, blocks[i]);
+        live_bytes += usable;
+        const span_t *sp = span_at(p);
+        if (sp == NULL || sp->kind != HL_SPAN_USED || usable > sp->addr + sp->size - p)
+            fail_msg("%s: live block %#" PRIxPTR " (+%zu) is not inside a USED span (%s)",
+                     peer->name, p, usable, sp ? "another kind" : "none");
+    }
+    hl_stats_t s;
+    hl_stats(&a, &s);
+    if ((s.valid & HL_STAT_HELD) && total > s.held_bytes)
+        fail_msg("%s: spans cover %zu bytes, more than the %zu held", peer->name, total,
+                 s.held_bytes);
+    if (strcmp(peer->name, "mimalloc") == 0) {
+        /* A private heap, no cache of freed blocks: USED is the live set,
+         * and the freed blocks are FREE. */
+        assert_int_equal(bytes[HL_SPAN_USED], live_bytes);
+        assert_true(bytes[HL_SPAN_FREE] > 0);
+    }
+    for (size_t i = 0; i < WALK_BLOCKS; i++)
+        hl_free(&a, blocks[i]);
+    close_peer(&a);
+}
+
+static void test_walk(void **state)
+{
+    (void)state;
+    for (size_t k = 0; k < NPEERS; k++)
+        walk_peer(&peers[k]);
+}
+
 static void test_missing_library(void **state)
 {
     (void)state;
@@ -605,6 +743,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stats_and_print),
         cmocka_unit_test(test_two_instances),
         cmocka_unit_test(test_many_instances),
+        cmocka_unit_test(test_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

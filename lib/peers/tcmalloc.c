@@ -2,10 +2,11 @@
  * behind the heaplab interface.
  *
  * The library is dlopen()ed with RTLD_LOCAL (peers.c) and reached only
- * through its tc_* entry points and MallocExtension's C API; its malloc,
- * which would override the C library's, is never called.  The "minimal"
- * build is the one without the heap profiler and checker (and without their
- * libunwind dependency); its allocator is the same.
+ * through its tc_* entry points and MallocExtension's C API (and, for
+ * walk(), one C++ call); its malloc, which would override the C library's,
+ * is never called.  The "minimal" build is the one without the heap
+ * profiler and checker (and without their libunwind dependency); its
+ * allocator is the same.
  *
  * What an instance is.  tcmalloc has one heap per process (a page heap, a
  * central free list per size class, a cache per thread) and no API to make
@@ -41,10 +42,26 @@
  * returns true without looking, so check() verifies nothing more than that.
  *
  * print_stats() is MallocExtension_GetStats: the process-wide report.
+ *
+ * walk() is MallocExtension::instance()->Ranges (C++ only: tcmalloc_ranges.cc
+ * makes the call), the page heap's spans in address order, so, like
+ * everything here, the whole process's tcmalloc heap, every instance's
+ * blocks together.  A span in use is USED as a whole: a large block, or a
+ * span carved into objects of one size class, of which only some may be
+ * allocated (the rest on the central free list or in a thread cache: the
+ * caller's live set shows them as cached).  A span on the page heap's free
+ * lists is FREE; one whose pages went back to the system (UNMAPPED) is not
+ * reported, as generic.total_physical_bytes (held_bytes) does not count it
+ * either; a type tcmalloc might add (UNKNOWN) is OVERHEAD.  What it cannot
+ * see: the objects inside a span (no per-object walk exists) and tcmalloc's
+ * metadata (span records, the page map, thread caches), which held_bytes
+ * does count.  tcmalloc takes its memory with sbrk while it can, so its spans
+ * may sit inside the process's brk region, next to glibc's heap.
  */
 #include "hl_debug.h"
 #include "peers.h"
 #include "peers_internal.h"
+#include "tcmalloc_ranges.h"
 
 #include <errno.h>
 #include <gperftools/malloc_extension_c.h>   /* prototypes only: nothing is linked */
@@ -67,6 +84,7 @@ static struct {
     __typeof__(MallocExtension_GetStats) *get_stats;
     __typeof__(MallocExtension_VerifyAllMemory) *verify_all_memory;
     __typeof__(MallocExtension_ReleaseFreeMemory) *release_free_memory;
+    void *(*instance)(void);   /* MallocExtension::instance() */
 } tc;
 
 typedef struct htc_state_s {
@@ -183,6 +201,33 @@ static void htc_destroy(void *ctx)
     tc.release_free_memory();
 }
 
+/* walk(): see the header for the mapping of MallocRange's types. */
+typedef struct htc_walk_s {
+    hl_span_fn fn;
+    void *user;
+} htc_walk_t;
+
+static void htc_range(void *user, uintptr_t addr, size_t length, hl_tc_range_type_t type)
+{
+    const htc_walk_t *w = user;
+    hl_span_kind_t kind;
+    switch (type) {
+    case HL_TC_RANGE_INUSE: kind = HL_SPAN_USED; break;
+    case HL_TC_RANGE_FREE: kind = HL_SPAN_FREE; break;
+    case HL_TC_RANGE_UNMAPPED: return;          /* not held */
+    default: kind = HL_SPAN_OVERHEAD; break;
+    }
+    if (length > 0)
+        w->fn(w->user, addr, length, kind);
+}
+
+static int htc_walk(void *ctx, hl_span_fn fn, void *user)
+{
+    HL_UNUSED(ctx);
+    htc_walk_t w = {fn, user};
+    return _hl_tc_ranges(tc.instance, htc_range, &w);
+}
+
 static const hl_allocator_ops_t htc_ops = {
     .malloc = htc_malloc,
     .calloc = htc_calloc,
@@ -193,6 +238,7 @@ static const hl_allocator_ops_t htc_ops = {
     .check = htc_check,
     .print_stats = htc_print_stats,
     .destroy = htc_destroy,
+    .walk = htc_walk,
 };
 
 static int htc_load(char *err, size_t errlen)
@@ -211,6 +257,7 @@ static int htc_load(char *err, size_t errlen)
     LOAD(get_stats, "MallocExtension_GetStats");
     LOAD(verify_all_memory, "MallocExtension_VerifyAllMemory");
     LOAD(release_free_memory, "MallocExtension_ReleaseFreeMemory");
+    LOAD(instance, HL_TC_INSTANCE_SYMBOL);
     LOAD(malloc, "tc_malloc");   /* last: its being set means all are */
 #undef LOAD
     return 0;
