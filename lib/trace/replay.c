@@ -328,6 +328,8 @@ int hl_replay_observed(const hl_allocator_t *a, const hl_trace_t *t,
             obs->on_free(obs->user, s->p, (size_t)s->size);
             hl_free(a, s->p);
             s->p = NULL;
+            if (obs->after_op)
+                obs->after_op(obs->user, i);
             continue;
         }
         if (kind == HL_OP_MALLOC) {
@@ -345,6 +347,8 @@ int hl_replay_observed(const hl_allocator_t *a, const hl_trace_t *t,
         }
         s->p = q;
         s->size = n;
+        if (obs->after_op)
+            obs->after_op(obs->user, i);
     }
     /* Whatever is live: the trace's final blocks, or after a failure every
      * block the pass made (the slots are the only record of them). */

@@ -413,6 +413,60 @@ static void test_observed_events(void **state)
     hl_trace_free(t);
 }
 
+/* after_op: once per op, in order, after that op's events and before the
+ * final blocks' frees. */
+typedef struct after_rec_s {
+    recorder_t r;
+    size_t calls, next_i, nev_at[64];
+    bool out_of_order;
+} after_rec_t;
+
+static void rec_after(void *user, size_t i)
+{
+    after_rec_t *ar = user;
+    if (i != ar->next_i)
+        ar->out_of_order = true;
+    ar->next_i = i + 1;
+    if (ar->calls < 64)
+        ar->nev_at[ar->calls] = ar->r.nev;
+    ar->calls++;
+}
+
+static void after_alloc(void *user, const void *p, size_t n) { rec_alloc(&((after_rec_t *)user)->r, p, n); }
+static void after_free(void *user, const void *p, size_t n) { rec_free(&((after_rec_t *)user)->r, p, n); }
+
+static void test_observed_after_op(void **state)
+{
+    (void)state;
+    hl_trace_t *t = parse(small_ok);
+    hl_allocator_t a;
+    char err[512];
+    if (hl_allocator_create("pymalloc", NULL, &a, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    static after_rec_t ar;
+    memset(&ar, 0, sizeof ar);
+    ar.r.a = &a;
+    hl_replay_observer_t obs = {after_alloc, after_free, &ar, rec_after};
+    if (hl_replay_observed(&a, t, &obs, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    assert_string_equal(ar.r.bad, "");
+    const hl_trace_info_t *info = hl_trace_info(t);
+    assert_int_equal(ar.calls, info->ops);
+    assert_false(ar.out_of_order);
+    /* Each op adds one event (malloc, free) or two (realloc: free, alloc),
+     * and the last call comes before the four final frees. */
+    size_t prev = 0;
+    for (size_t i = 0; i < ar.calls; i++) {
+        size_t step = ar.nev_at[i] - prev;
+        if (step != 1 && step != 2)
+            fail_msg("op %zu added %zu events", i, step);
+        prev = ar.nev_at[i];
+    }
+    assert_int_equal(ar.nev_at[ar.calls - 1], ar.r.nev - 4);
+    hl_allocator_destroy(&a);
+    hl_trace_free(t);
+}
+
 /* Every allocator sees the same events; cpython in a child (test_every_allocator). */
 static void test_observed_every_allocator(void **state)
 {
@@ -495,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_every_allocator),
         cmocka_unit_test(test_broken_allocators),
         cmocka_unit_test(test_observed_events),
+        cmocka_unit_test(test_observed_after_op),
         cmocka_unit_test(test_observed_every_allocator),
         cmocka_unit_test(test_observed_null),
     };

@@ -152,6 +152,10 @@ typedef struct hl_replay_observer_s {
     void (*on_alloc)(void *user, const void *p, size_t size);
     void (*on_free)(void *user, const void *p, size_t size);
     void *user;
+    /* If non-NULL: after op i is done (and observed), before op i + 1, and
+     * never after a failed op: the heap between two operations, for
+     * whoever takes pictures of it (heaplab map). */
+    void (*after_op)(void *user, size_t i);
 } hl_replay_observer_t;
 int hl_replay_observed(const hl_allocator_t *a, const hl_trace_t *t,
                        const hl_replay_observer_t *obs, char *err, size_t errlen);
