@@ -9,8 +9,10 @@
  *                   usage recorded: the leak baseline
  *                   the names' dict (names.c)           env = {}
  *     each line     lexer.c, parse.c, then run here     env[...] = ...
+ *                   opt->on_statement(line), if it ran
  *     end           every name dropped (binding order), (interpreter exit)
  *                   env released, hl_gc_collect(2),
+ *                   opt->on_statement(0),
  *                   the leak check, hl_runtime_destroy
  *
  * Python's semantics, where a statement could go two ways:
@@ -65,6 +67,7 @@ typedef struct interp_s {
     hl_object_t **items;            /* tuple items, borrowed */
     size_t items_cap;
     size_t lineno;
+    const hl_script_options_t *opt;
     hl_runtime_usage_t base;        /* the leak baseline */
     char msg[HL_SCRIPT_MSG_MAX];
 } interp_t;
@@ -367,7 +370,11 @@ static int run_line(interp_t *ip, const char *line, size_t len)
     hl_script_stmt_t st;
     if (_hl_script_parse(&ip->toks, &st, ip->msg) != 0)
         return fail(ip, "%s", ip->msg);
-    return exec_stmt(ip, &st);
+    if (exec_stmt(ip, &st) != 0)
+        return -1;
+    if (ip->opt->on_statement)
+        ip->opt->on_statement(ip->rt, ip->lineno, ip->opt->user);
+    return 0;
 }
 
 /* ---- start and end ------------------------------------------------------ */
@@ -382,6 +389,7 @@ static int start(interp_t *ip, const char *name, const hl_script_options_t *opt,
     ip->name = name ? name : "-";
     ip->out = out;
     ip->err = err;
+    ip->opt = opt;
     if (hl_runtime_create(opt->allocator, NULL, &ip->rt, e, sizeof e) != 0) {
         fprintf(err, "%s: error: cannot start the runtime: %s\n", ip->name, e);
         return -1;
@@ -417,6 +425,8 @@ static int finish(interp_t *ip, bool failed, const hl_script_options_t *opt)
     ip->env = NULL;
     if (!failed) {
         hl_gc_collect(ip->rt, HL_GC_NUM_GENERATIONS - 1);
+        if (opt->on_statement)
+            opt->on_statement(ip->rt, 0, opt->user);
         hl_runtime_usage_t now;
         hl_runtime_usage(ip->rt, &now);
         ssize_t objects = above(now.objects, ip->base.objects);

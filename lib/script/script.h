@@ -16,6 +16,18 @@
  * check; then the runtime is destroyed, whatever happened.  Printed lines go
  * to `out`; errors (`FILE:LINE: error: MESSAGE`), the leak report and the
  * --stats report go to `err`.
+ *
+ * Watching a run (`heaplab generations` does): on_start sees the runtime
+ * once it is up, on_statement after each statement.  A statement is a line
+ * with at least one token once its comment is cut; blank and comment-only
+ * lines are not statements and are not reported, nor is a statement that
+ * failed (its error stops the script).  Line 0 comes once, at the end of a
+ * script that ran to its end: every name dropped, `env` released, the final
+ * full collection done, the leak check not yet made -- so the runtime then
+ * holds the baseline's objects plus whatever leaked.  A script stopped by an
+ * error gets no line 0 (there is no final collection).  The hooks run in
+ * the middle of a script: collections they start or objects they leave
+ * alive change what the script prints and what the leak check finds.
  */
 #ifndef HL_SCRIPT_H
 #define HL_SCRIPT_H
@@ -46,8 +58,14 @@ typedef struct hl_script_options_s {
     /* For tests and fuzzers: called once, right after start-up (the leak
      * baseline is already taken), e.g. to put fault injection on the
      * runtime's domains.  Anything it installs must outlive the call to
-     * hl_script_run*.  NULL: none. */
+     * hl_script_run*.  NULL: none.  When it runs, the names' dict (`env`,
+     * empty) is the one object made since the baseline, so
+     * hl_runtime_usage(rt).objects - 1 is the baseline's object count. */
     void (*on_start)(hl_runtime_t *rt, void *user);
+    /* Called after every statement that ran, with its line number, and
+     * once more with line 0 at the end of the script after the final full
+     * collection, before the leak check.  NULL: none. */
+    void (*on_statement)(hl_runtime_t *rt, size_t line, void *user);
     void *user;
 } hl_script_options_t;
 

@@ -591,6 +591,123 @@ static void test_leak_check(void **state)
     assert_non_null(leaked);
 }
 
+/* ---- the hooks ---------------------------------------------------------- */
+
+/* What on_start and on_statement saw: the line of each call, with the
+ * objects alive and the size of generations 0 and 1 right then. */
+typedef struct watch_s {
+    ssize_t start_objects;          /* -1: on_start not called */
+    size_t n;
+    size_t line[16];
+    ssize_t objects[16], gen0[16], gen1[16];
+} watch_t;
+
+static void watch_start(hl_runtime_t *rt, void *user)
+{
+    watch_t *w = user;
+    hl_runtime_usage_t u;
+    hl_runtime_usage(rt, &u);
+    w->start_objects = u.objects;
+}
+
+static void watch_statement(hl_runtime_t *rt, size_t line, void *user)
+{
+    watch_t *w = user;
+    hl_runtime_usage_t u;
+    assert_true(w->n < sizeof w->line / sizeof w->line[0]);
+    hl_runtime_usage(rt, &u);
+    w->line[w->n] = line;
+    w->objects[w->n] = u.objects;
+    w->gen0[w->n] = hl_gc_generation_size(rt, 0);
+    w->gen1[w->n] = hl_gc_generation_size(rt, 1);
+    w->n++;
+}
+
+static void expect_lines(const watch_t *w, const size_t *lines, size_t n)
+{
+    for (size_t i = 0; i < w->n; i++)
+        print_message("on_statement %zu: line %zu\n", i, w->line[i]);
+    assert_int_equal(w->n, n);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(w->line[i], lines[i]);
+}
+
+/* Every statement that ran, by its line: not blank or comment-only lines,
+ * not the statement that failed nor anything after it; line 0 once at the
+ * end, after the final collection (only if the script ran to its end). */
+static void test_on_statement(void **state)
+{
+    static const char text[] =
+        "# a comment\n"             /* 1 */
+        "list a\n"                  /* 2: env and a tracked */
+        "\n"                        /* 3 */
+        "append a a  # a loop\n"    /* 4 */
+        " \t \n"                    /* 5 */
+        "drop a\n"                  /* 6 */
+        "collect 0\n"               /* 7: the loop; env goes to gen 1 */
+        "   # indented comment\n"   /* 8 */
+        "list b";                   /* 9: no final newline */
+    static const size_t lines[] = {2, 4, 6, 7, 9, 0};
+    watch_t w = {.start_objects = -1};
+    hl_script_options_t opt = {.on_start = watch_start, .on_statement = watch_statement,
+                               .user = &w};
+    expect_n(text, sizeof text - 1, &opt, HL_SCRIPT_OK, "collect 0: 1\n", "");
+    expect_lines(&w, lines, sizeof lines / sizeof lines[0]);
+    /* on_start's promise: the empty env is the one object above the
+     * baseline, which line 0 is back to (nothing leaked). */
+    assert_true(w.start_objects > 0);
+    assert_int_equal(w.objects[5], w.start_objects - 1);
+    /* list a: the list, its key 'a' and env, now tracked with it. */
+    assert_int_equal(w.objects[0], w.start_objects + 2);
+    assert_int_equal(w.gen0[0], 2);
+    assert_int_equal(w.gen0[2], 2);             /* the loop, unreachable */
+    assert_int_equal(w.objects[2], w.start_objects + 1);
+    assert_int_equal(w.gen0[3], 0);             /* collected; env survived */
+    assert_int_equal(w.gen1[3], 1);
+    assert_int_equal(w.gen0[4], 1);             /* b */
+    assert_int_equal(w.gen0[5], 0);
+    assert_int_equal(w.gen1[5], 0);
+
+    /* The same from a FILE. */
+    watch_t f = {.start_objects = -1};
+    opt.user = &f;
+    FILE *in = fmemopen((void *)text, sizeof text - 1, "r");
+    char *out, *err;
+    size_t outlen, errlen;
+    FILE *o = open_memstream(&out, &outlen), *e = open_memstream(&err, &errlen);
+    assert_int_equal(hl_script_run_file("f.hs", in, &opt, o, e), HL_SCRIPT_OK);
+    fclose(in);
+    fclose(o);
+    fclose(e);
+    assert_string_equal(out, "collect 0: 1\n");
+    free(out);
+    free(err);
+    expect_lines(&f, lines, sizeof lines / sizeof lines[0]);
+    assert_memory_equal(f.objects + 1, w.objects + 1, 5 * sizeof w.objects[0]);
+
+    /* An error stops the reports: no line 4, no line 5, no line 0.  A
+     * parse error is no statement that ran either. */
+    static const char failing[] = "list a\n\nappend a a\npop b\nlist c\n";
+    static const size_t failing_lines[] = {1, 3};
+    watch_t x = {.start_objects = -1};
+    opt.user = &x;
+    expect_n(failing, sizeof failing - 1, &opt, HL_SCRIPT_ERROR, "",
+             "t.hs:4: error: NameError: name 'b' is not bound\n");
+    expect_lines(&x, failing_lines, 2);
+    watch_t y = {.start_objects = -1};
+    opt.user = &y;
+    expect_n("list a\nlist 1\n", 14, &opt, HL_SCRIPT_ERROR, "", "t.hs:2: error: bad NAME '1'\n");
+    expect_lines(&y, failing_lines, 1);
+
+    /* on_statement alone; an empty script still has its end. */
+    static const size_t end_only[] = {0};
+    watch_t z = {.start_objects = -1};
+    hl_script_options_t alone = {.on_statement = watch_statement, .user = &z};
+    expect_n("# nothing\n\n", 11, &alone, HL_SCRIPT_OK, "", "");
+    expect_lines(&z, end_only, 1);
+    assert_int_equal(z.start_objects, -1);
+}
+
 /* ---- options ------------------------------------------------------------ */
 
 static void check_all(const char *allocator)
@@ -829,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_many_names),
         cmocka_unit_test(test_leak_check),
+        cmocka_unit_test(test_on_statement),
         cmocka_unit_test(test_every_allocator),
         cmocka_unit_test(test_unknown_allocator),
         cmocka_unit_test(test_stats),
