@@ -1270,6 +1270,36 @@ def outcome(results, rel, bench_ok):
     return md
 
 
+def pictures_section(results, rel):
+    """The gallery `heaplab run` draws (lib/heapmap/pictures.py gallery):
+    pictures/gallery.json lists each picture with its caption and command.
+    Returns (markdown lines, a problem or None)."""
+    path = os.path.join(results, "pictures", "gallery.json")
+    md = ["## Pictures of the heap", ""]
+    if not os.path.exists(path):
+        return md + ["No pictures were drawn by this run (`./heaplab run` draws them "
+                     "into pictures/).", ""], None
+    try:
+        with open(path) as f:
+            gallery = json.load(f)
+        pics = gallery["pictures"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        return md + ["pictures/gallery.json is unreadable: %s." % e, ""], \
+            "pictures/gallery.json: %s" % e
+    md += ["Drawn from real runs by `heaplab map`, `heaplab footprint` and `heaplab "
+           "generations` (lib/heapmap/); each keeps its data beside it.", ""]
+    for p in pics:
+        link = rel(os.path.join("pictures", p["file"]))
+        md += ["### %s" % p["title"], "", "![%s](%s)" % (p["title"], link), "",
+               "%s Drawn by `%s`." % (p["caption"], p["command"]), ""]
+    for fail in gallery.get("failures", []):
+        md += ["- Not drawn: %s" % cell(fail)]
+    if gallery.get("failures"):
+        md.append("")
+        return md, "%d pictures failed" % len(gallery["failures"])
+    return md, None
+
+
 def machine(started, finished):
     nproc = len(os.sched_getaffinity(0))
     commit = first_line(["git", "rev-parse", "--short", "HEAD"])
@@ -1486,6 +1516,10 @@ def main(argv=None):
     if tproblem:
         problems.append(tproblem)
         unreadable.append(os.path.join(results, "traces.json"))
+    pmd, pproblem2 = pictures_section(results, rel)
+    md += pmd
+    if pproblem2:
+        problems.append(pproblem2)
     md += machine(args.started, finished)
     md += ["## Commands", "", "Run from the repository root:", "", "```"]
     md += args.command

@@ -27,5 +27,11 @@ int hl_cmd_script(int argc, char **argv);     /* cmd_script.c */
 void hl_cmd_script_usage(FILE *out);
 int hl_cmd_exec(int argc, char **argv);       /* cmd_exec.c */
 void hl_cmd_exec_usage(FILE *out);
+int hl_cmd_map(int argc, char **argv);        /* cmd_map.c */
+void hl_cmd_map_usage(FILE *out);
+int hl_cmd_footprint(int argc, char **argv);  /* cmd_footprint.c */
+void hl_cmd_footprint_usage(FILE *out);
+int hl_cmd_generations(int argc, char **argv); /* cmd_generations.c */
+void hl_cmd_generations_usage(FILE *out);
 
 #endif

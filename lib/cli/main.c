@@ -13,6 +13,12 @@ static const hl_cmd_t commands[] = {
     {"script", "run a heap script over a heaplab runtime", hl_cmd_script, hl_cmd_script_usage},
     {"exec", "run a command with one of heaplab's own allocators as its malloc (LD_PRELOAD)",
      hl_cmd_exec, hl_cmd_exec_usage},
+    {"map", "snapshots of an allocator's heap over a trace or heap script (JSON, for heaplab map)",
+     hl_cmd_map, hl_cmd_map_usage},
+    {"footprint", "live bytes and an allocator's footprint over a trace (TSV, for heaplab footprint)",
+     hl_cmd_footprint, hl_cmd_footprint_usage},
+    {"generations", "the collector's generations over a heap script (JSON, for heaplab generations)",
+     hl_cmd_generations, hl_cmd_generations_usage},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -20,7 +26,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: heaplab-cli COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv)
