@@ -47,6 +47,13 @@
  *   - when the allocator counts live blocks, its count equals the program's
  *     at every check, and is back at its value at creation once everything
  *     is freed: no block leaks;
+ *   - the heap's views (heaplab/heapmap.h), at every check: the walk's
+ *     spans are non-empty and never overlap, and every live block
+ *     [p, p + usable_size) lies inside one USED span or, for blocks the
+ *     walk does not cover (pymalloc's raw blocks), outside every span; the
+ *     arena view, where there is one, is consistent (the allocator's own
+ *     nfreepools == empty + uncarved check) and counts at least the
+ *     program's live blocks in its used and full pools' blocks in use;
  *   - for the obmalloc family (pymalloc, pymalloc-classic, cpython: those
  *     whose print_stats is _debugmallocstats' text), once everything is
  *     freed the footprint is back at its floor: "# bytes in allocated
@@ -213,8 +220,111 @@ static void do_free(fuzz_t *f, size_t s)
     f->live--;
 }
 
+/* ---- the heap views ---- */
+
+#define MAX_SPANS (1u << 16)
+typedef struct span_s {
+    uintptr_t addr;
+    size_t size;
+    hl_span_kind_t kind;
+} span_t;
+static span_t spans[MAX_SPANS];
+static size_t nspans;
+static bool spans_overflow;
+
+static void on_span(void *user, uintptr_t addr, size_t size, hl_span_kind_t kind)
+{
+    (void)user;
+    if (nspans == MAX_SPANS) {
+        spans_overflow = true;
+        return;
+    }
+    spans[nspans++] = (span_t){addr, size, kind};
+}
+
+static int cmp_span(const void *a, const void *b)
+{
+    uintptr_t x = ((const span_t *)a)->addr, y = ((const span_t *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+/* The last span starting at or below addr, or NULL. */
+static const span_t *span_below(uintptr_t addr)
+{
+    size_t lo = 0, hi = nspans;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (spans[mid].addr <= addr)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? &spans[lo - 1] : NULL;
+}
+
+static size_t arena_blocks_in_use;
+static void on_arena(void *user, const hl_arena_view_t *v)
+{
+    (void)user;
+    for (unsigned i = 0; v->address && i < HL_MAP_POOLS_PER_ARENA; i++) {
+        if (v->pools[i].state == HL_POOL_USED || v->pools[i].state == HL_POOL_FULL)
+            arena_blocks_in_use += v->pools[i].nused;
+    }
+}
+
+static void check_views(fuzz_t *f, const char *when)
+{
+    nspans = 0;
+    spans_overflow = false;
+    int rc = hl_walk(&f->a, on_span, NULL);
+    if (rc == -1)
+        violation(f, "%s: walk() found the heap corrupt", when);
+    if (rc == 0 && !spans_overflow) {
+        qsort(spans, nspans, sizeof spans[0], cmp_span);
+        for (size_t i = 0; i < nspans; i++) {
+            if (spans[i].size == 0 || spans[i].kind >= HL_SPAN_KINDS)
+                violation(f, "%s: walk span %#zx: size %zu, kind %d", when,
+                          (size_t)spans[i].addr, spans[i].size, (int)spans[i].kind);
+            if (i && spans[i].addr < spans[i - 1].addr + spans[i - 1].size)
+                violation(f, "%s: walk spans at %#zx and %#zx overlap", when,
+                          (size_t)spans[i - 1].addr, (size_t)spans[i].addr);
+        }
+        for (size_t s = 0; s < NSLOTS; s++) {
+            const block_t *b = &f->slot[s];
+            if (!b->p)
+                continue;
+            uintptr_t p = (uintptr_t)b->p;
+            size_t usable = hl_usable_size(&f->a, b->p);
+            const span_t *sp = span_below(p);
+            bool inside = sp && p < sp->addr + sp->size;
+            if (inside && (sp->kind != HL_SPAN_USED || p + usable > sp->addr + sp->size))
+                violation(f, "%s: slot %zu: block %p (+%zu usable) is not inside one USED "
+                          "span (span %#zx +%zu, kind %d)", when, s, (void *)b->p, usable,
+                          (size_t)sp->addr, sp->size, (int)sp->kind);
+            if (!inside) {
+                const span_t *next = span_below(p + usable - 1);
+                if (usable && next && next != sp)
+                    violation(f, "%s: slot %zu: block %p (+%zu) overlaps span %#zx", when, s,
+                              (void *)b->p, usable, (size_t)next->addr);
+            }
+        }
+    }
+    arena_blocks_in_use = 0;
+    rc = hl_arenas(&f->a, on_arena, NULL);
+    if (rc == -1)
+        violation(f, "%s: the arena view is inconsistent (nfreepools)", when);
+    if (rc == 0 && f->counts_blocks) {
+        hl_stats_t st;
+        hl_stats(&f->a, &st);
+        if (arena_blocks_in_use > st.live_blocks)
+            violation(f, "%s: the arena view counts %zu blocks in use, the allocator %zu", when,
+                      arena_blocks_in_use, st.live_blocks);
+    }
+}
+
 static void check_heap(fuzz_t *f, const char *when)
 {
+    check_views(f, when);
     FILE *rep = fmemopen(f->report, sizeof f->report - 1, "w");
     memset(f->report, 0, sizeof f->report);
     bool ok = hl_check(&f->a, rep);
