@@ -123,12 +123,17 @@ int hl_cmd_footprint(int argc, char **argv)
     const char *allocator = NULL, *path = NULL;
     hl_alloc_options_t aopt = {0};
     long points = FOOTPRINT_POINTS_DEFAULT;
+    bool no_more_options = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = NULL;
         const char *names[] = {"--allocator", "--arenas", "--points"};
         int which = -1;
-        for (int k = 0; k < 3; k++) {
+        if (!no_more_options && strcmp(a, "--") == 0) {
+            no_more_options = true;
+            continue;
+        }
+        for (int k = 0; k < 3 && !no_more_options; k++) {
             size_t n = strlen(names[k]);
             if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
                 which = k;
@@ -136,7 +141,7 @@ int hl_cmd_footprint(int argc, char **argv)
             }
         }
         if (which < 0) {
-            if (a[0] == '-' && strcmp(a, "-") != 0) {
+            if (!no_more_options && a[0] == '-' && strcmp(a, "-") != 0) {
                 fprintf(stderr, "heaplab footprint: unknown option '%s'\n", a);
                 return HL_EXIT_USAGE;
             }

@@ -73,8 +73,8 @@ def series(run):
         # Held bytes that never move while blocks are live are not a
         # footprint (mimalloc counts commits of whole segments made before
         # the instance): the resident set is the honest stand-in.
-        return " (RSS: its held count did not move)", "rss", [(r[0], r[4]) for r in rows]
-    return " (RSS: held bytes unknown)", "rss", [(r[0], r[4]) for r in rows]
+        return " (RSS*)", "rss", [(r[0], r[4]) for r in rows]
+    return " (RSS*)", "rss", [(r[0], r[4]) for r in rows]
 
 
 def draw(runs, out, title=None):
@@ -113,6 +113,10 @@ def draw(runs, out, title=None):
     ax.set_title(title or "Memory over time: %s, footprint of each allocator "
                  "(held from the system) and the live bytes" % trace, fontsize=10, loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
+    if any(d[2] for d in drawn):
+        fr.fig.text(RECT[0] + RECT[2] + 0.01, RECT[1], "* the resident set: the allocator's\n"
+                    "held bytes are unknown, or never\nmoved while blocks were live\n"
+                    "(mimalloc commits whole segments)", fontsize=7, va="bottom")
     fr.save(out)
     return fr
 

@@ -386,7 +386,7 @@ class FootprintTest(unittest.TestCase):
             for alloc in ("pymalloc", "buddy"):
                 tsv = os.path.join(d, alloc + ".tsv")
                 with open(tsv, "w") as f:
-                    f.write(cli("footprint", "--allocator", alloc, "--points", "100",
+                    f.write(cli("footprint", "--allocator", alloc, "--points", "100", "--",
                                 path).stdout)
                 tsvs.append(tsv)
             runs = [draw_footprint.read_tsv(p) for p in tsvs]
