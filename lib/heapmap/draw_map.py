@@ -172,8 +172,8 @@ def draw_arenas(doc, snap, path, nrows=None):
     never = sum(1 for a in snap["arenas"] if not a["address"] and not a["returned"])
     n_live = sum(1 for a in snap["arenas"] if a["address"])
     ax.set_title(title(doc, snap), fontsize=10, loc="left")
-    note = "%d arenas of %s (%d free), %d returned to the system, %d arena_objects never used" % (
-        n_live, human(arenas[0]["arena_size"]) if arenas else "?",
+    note = "%d arena%s of %s (%d free), %d returned to the system, %d arena_objects never used" % (
+        n_live, "" if n_live == 1 else "s", human(arenas[0]["arena_size"]) if arenas else "?",
         sum(1 for a in snap["arenas"] if is_free_arena(a)),
         sum(1 for a in snap["arenas"] if a["returned"]), never)
     if more:
