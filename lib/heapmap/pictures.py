@@ -85,9 +85,9 @@ def check_out(out, allow_gif=False):
 
 def do_map(cli, allocator, inp, out, at=None, animate=False, frames=None, view="auto",
            arenas=None):
-    check_out(out, allow_gif=animate)
     if os.path.splitext(out)[1].lower() == ".gif" and not animate:
         raise Failed("-o %s: a .gif is an animation: add --animate" % out, 2)
+    check_out(out, allow_gif=animate)
     if animate and at:
         raise Failed("--animate draws the whole run: it takes --frames, not --at", 2)
     js = data_name(out, ".json")
