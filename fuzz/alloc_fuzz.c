@@ -63,6 +63,7 @@
  */
 #include "heaplab/allocator.h"
 #include "peers.h"
+#include "spans.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -222,45 +223,9 @@ static void do_free(fuzz_t *f, size_t s)
 
 /* ---- the heap views ---- */
 
-#define MAX_SPANS (1u << 16)
-typedef struct span_s {
-    uintptr_t addr;
-    size_t size;
-    hl_span_kind_t kind;
-} span_t;
-static span_t spans[MAX_SPANS];
-static size_t nspans;
-static bool spans_overflow;
-
-static void on_span(void *user, uintptr_t addr, size_t size, hl_span_kind_t kind)
-{
-    (void)user;
-    if (nspans == MAX_SPANS) {
-        spans_overflow = true;
-        return;
-    }
-    spans[nspans++] = (span_t){addr, size, kind};
-}
-
-static int cmp_span(const void *a, const void *b)
-{
-    uintptr_t x = ((const span_t *)a)->addr, y = ((const span_t *)b)->addr;
-    return x < y ? -1 : x > y;
-}
-
-/* The last span starting at or below addr, or NULL. */
-static const span_t *span_below(uintptr_t addr)
-{
-    size_t lo = 0, hi = nspans;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (spans[mid].addr <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo ? &spans[lo - 1] : NULL;
-}
+/* A static table (lib/heapmap/spans.h): the views allocate nothing. */
+static hl_span_t span_buf[1u << 16];
+static hl_spans_t spans = HL_SPANS_FIXED(span_buf);
 
 static size_t arena_blocks_in_use;
 static void on_arena(void *user, const hl_arena_view_t *v)
@@ -274,36 +239,26 @@ static void on_arena(void *user, const hl_arena_view_t *v)
 
 static void check_views(fuzz_t *f, const char *when)
 {
-    nspans = 0;
-    spans_overflow = false;
-    int rc = hl_walk(&f->a, on_span, NULL);
+    int rc = hl_spans_walk(&f->a, &spans);
     if (rc == -1)
         violation(f, "%s: walk() found the heap corrupt", when);
-    if (rc == 0 && !spans_overflow) {
-        qsort(spans, nspans, sizeof spans[0], cmp_span);
-        for (size_t i = 0; i < nspans; i++) {
-            if (spans[i].size == 0 || spans[i].kind >= HL_SPAN_KINDS)
-                violation(f, "%s: walk span %#zx: size %zu, kind %d", when,
-                          (size_t)spans[i].addr, spans[i].size, (int)spans[i].kind);
-            if (i && spans[i].addr < spans[i - 1].addr + spans[i - 1].size)
-                violation(f, "%s: walk spans at %#zx and %#zx overlap", when,
-                          (size_t)spans[i - 1].addr, (size_t)spans[i].addr);
-        }
+    if (rc == 0 && !spans.overflow) {
+        if (!hl_spans_are_valid(&spans, stderr))
+            violation(f, "%s: the walk's spans are not valid (above)", when);
         for (size_t s = 0; s < NSLOTS; s++) {
             const block_t *b = &f->slot[s];
             if (!b->p)
                 continue;
-            uintptr_t p = (uintptr_t)b->p;
             size_t usable = hl_usable_size(&f->a, b->p);
-            const span_t *sp = span_below(p);
-            bool inside = sp && p < sp->addr + sp->size;
-            if (inside && (sp->kind != HL_SPAN_USED || p + usable > sp->addr + sp->size))
-                violation(f, "%s: slot %zu: block %p (+%zu usable) is not inside one USED "
-                          "span (span %#zx +%zu, kind %d)", when, s, (void *)b->p, usable,
-                          (size_t)sp->addr, sp->size, (int)sp->kind);
-            if (!inside) {
-                const span_t *next = span_below(p + usable - 1);
-                if (usable && next && next != sp)
+            /* inside one USED span, or (a block the walk does not cover)
+             * apart from every span */
+            if (hl_spans_at(&spans, (uintptr_t)b->p)) {
+                if (!hl_spans_hold_block(&spans, b->p, usable, stderr))
+                    violation(f, "%s: slot %zu: block %p (+%zu usable) is not inside one USED "
+                              "span (above)", when, s, (void *)b->p, usable);
+            } else {
+                const hl_span_t *next = hl_spans_meet(&spans, (uintptr_t)b->p, usable);
+                if (next)
                     violation(f, "%s: slot %zu: block %p (+%zu) overlaps span %#zx", when, s,
                               (void *)b->p, usable, (size_t)next->addr);
             }

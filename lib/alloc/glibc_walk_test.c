@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "hl_registry.h"
+#include "spans.h"
 
 #include <inttypes.h>
 #include <malloc.h>
@@ -44,49 +45,9 @@
 #define UNDER_ASAN 0
 #endif
 
-typedef struct span_s {
-    uintptr_t addr;
-    size_t size;
-    hl_span_kind_t kind;
-} span_t;
-
-/* A static table: the callback must not allocate from the heap it walks. */
-#define MAX_SPANS (1 << 16)
-static span_t spans[MAX_SPANS];
-static size_t nspans;
-static bool overflowed;
-
-static void collect(void *user, uintptr_t addr, size_t size, hl_span_kind_t kind)
-{
-    (void)user;
-    if (nspans == MAX_SPANS) {
-        overflowed = true;
-        return;
-    }
-    spans[nspans++] = (span_t){addr, size, kind};
-}
-
-static int span_cmp(const void *a, const void *b)
-{
-    const span_t *x = a, *y = b;
-    return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* Index of the span holding address a, or -1 (spans sorted). */
-static long span_at(uintptr_t a)
-{
-    size_t lo = 0, hi = nspans;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (spans[mid].addr <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0 || a - spans[lo - 1].addr >= spans[lo - 1].size)
-        return -1;
-    return (long)lo - 1;
-}
+/* A static table (spans.h): nothing may allocate from the heap walked. */
+static hl_span_t span_buf[1 << 16];
+static hl_spans_t spans = HL_SPANS_FIXED(span_buf);
 
 static void open_glibc(hl_allocator_t *a)
 {
@@ -96,27 +57,21 @@ static void open_glibc(hl_allocator_t *a)
 }
 
 /* Walk, sort, and check what holds for every walk of one brk arena; *mi is
- * mallinfo2() right after the walk, before qsort may allocate. */
+ * mallinfo2() right after the walk (which allocates nothing). */
 static void walk_and_check_tiling(const hl_allocator_t *a, struct mallinfo2 *mi)
 {
-    nspans = 0;
-    overflowed = false;
-    assert_int_equal(hl_walk(a, collect, NULL), 0);
+    assert_int_equal(hl_spans_walk(a, &spans), 0);
     *mi = mallinfo2();
-    assert_false(overflowed);
-    qsort(spans, nspans, sizeof spans[0], span_cmp);
-    for (size_t i = 0; i < nspans; i++) {
-        if (spans[i].size == 0 || (unsigned)spans[i].kind >= HL_SPAN_KINDS)
-            fail_msg("span %zu at %#" PRIxPTR ": size %zu kind %d", i, spans[i].addr,
-                     spans[i].size, (int)spans[i].kind);
-        if (i > 0 && spans[i].addr != spans[i - 1].addr + spans[i - 1].size)
-            fail_msg("spans at %#" PRIxPTR " and %#" PRIxPTR " %s", spans[i - 1].addr,
-                     spans[i].addr,
-                     spans[i].addr < spans[i - 1].addr + spans[i - 1].size ? "overlap"
-                                                                            : "leave a gap");
+    assert_false(spans.overflow);
+    if (!hl_spans_are_valid(&spans, stderr))
+        fail_msg("the walk's spans are not valid (above)");
+    for (size_t i = 1; i < spans.n; i++) {
+        if (spans.v[i].addr != spans.v[i - 1].addr + spans.v[i - 1].size)
+            fail_msg("spans at %#" PRIxPTR " and %#" PRIxPTR " leave a gap", spans.v[i - 1].addr,
+                     spans.v[i].addr);
     }
-    if (nspans > 0) {
-        const span_t *last = &spans[nspans - 1];
+    if (spans.n > 0) {
+        const hl_span_t *last = &spans.v[spans.n - 1];
         assert_int_equal(last->addr + last->size, (uintptr_t)sbrk(0));
         assert_int_equal(last->kind, HL_SPAN_UNUSED);   /* the top chunk */
     }
@@ -140,7 +95,7 @@ static void test_walk(void **state)
     open_glibc(&a);
 #if UNDER_ASAN
     /* ASan's malloc: glibc's chunks are not this instance's blocks. */
-    assert_int_equal(hl_walk(&a, collect, NULL), HL_NO_VIEW);
+    assert_int_equal(hl_spans_walk(&a, &spans), HL_NO_VIEW);
     a.ops->destroy(a.ctx);
     skip();
 #else
@@ -168,32 +123,28 @@ static void test_walk(void **state)
 
     struct mallinfo2 mi;
     walk_and_check_tiling(&a, &mi);
-    size_t bytes[HL_SPAN_KINDS] = {0}, nfree = 0, total = 0;
-    for (size_t i = 0; i < nspans; i++) {
-        bytes[spans[i].kind] += spans[i].size;
-        nfree += spans[i].kind == HL_SPAN_FREE;
-        total += spans[i].size;
-    }
+    hl_spans_sum_t sum = hl_spans_sum(&spans);
+    size_t nfree = sum.count[HL_SPAN_FREE];
     assert_true(nfree > 0);
     /* Each FREE span is a free chunk less its size field; the UNUSED span
      * is the top chunk less its prev_size and size fields. */
-    assert_int_equal(bytes[HL_SPAN_UNUSED] + 16, mi.keepcost);
-    assert_int_equal(bytes[HL_SPAN_FREE] + 8 * nfree + mi.keepcost, mi.fordblks - mi.fsmblks);
-    assert_int_equal(total, mi.arena);
+    assert_int_equal(sum.kind_bytes[HL_SPAN_UNUSED] + 16, mi.keepcost);
+    assert_int_equal(sum.kind_bytes[HL_SPAN_FREE] + 8 * nfree + mi.keepcost,
+                     mi.fordblks - mi.fsmblks);
+    assert_int_equal(sum.bytes, mi.arena);
     hl_stats_t s;
     hl_stats(&a, &s);
-    assert_true(total <= s.held_bytes);
+    assert_true(sum.bytes <= s.held_bytes);
 
     for (size_t i = 0; i < NBLOCKS; i++) {
         if (blocks[i] == NULL)
             continue;
         uintptr_t p = (uintptr_t)blocks[i];
-        long k = span_at(p);
-        if (k < 1 || spans[k].kind != HL_SPAN_USED || spans[k].addr != p
-            || spans[k].size != malloc_usable_size(blocks[i]))
+        const hl_span_t *sp = hl_spans_block(&spans, blocks[i], malloc_usable_size(blocks[i]));
+        if (sp == NULL || sp == spans.v)
             fail_msg("live block %#" PRIxPTR " (+%zu) is not one USED span", p,
                      malloc_usable_size(blocks[i]));
-        if (spans[k - 1].kind != HL_SPAN_OVERHEAD || spans[k - 1].size != 8)
+        if (sp[-1].kind != HL_SPAN_OVERHEAD || sp[-1].size != 8)
             fail_msg("live block %#" PRIxPTR " has no size field before it", p);
     }
     size_t nfreed_big = 0;
@@ -202,14 +153,14 @@ static void test_walk(void **state)
             continue;
         /* Free in a bin, merged into the top chunk, or trimmed with it. */
         nfreed_big++;
-        long k = span_at(freed_big[i]);
-        if (k < 0 ? freed_big[i] < (uintptr_t)sbrk(0)
-                  : spans[k].kind != HL_SPAN_FREE && spans[k].kind != HL_SPAN_UNUSED)
+        const hl_span_t *sp = hl_spans_at(&spans, freed_big[i]);
+        if (sp == NULL ? freed_big[i] < (uintptr_t)sbrk(0)
+                       : sp->kind != HL_SPAN_FREE && sp->kind != HL_SPAN_UNUSED)
             fail_msg("freed block %#" PRIxPTR " is in %s", freed_big[i],
-                     k < 0 ? "no span" : "a USED or OVERHEAD span");
+                     sp == NULL ? "no span" : "a USED or OVERHEAD span");
     }
     assert_true(nfreed_big > 10);
-    assert_int_equal(span_at((uintptr_t)mapped), -1);   /* an mmapped chunk */
+    assert_null(hl_spans_at(&spans, (uintptr_t)mapped));   /* an mmapped chunk */
 
     for (size_t i = 0; i < NBLOCKS; i++)
         hl_free(&a, blocks[i]);

@@ -25,6 +25,7 @@
 #include "fit_common.h"
 #include "hl_debug.h"
 #include "lib/mem/death.h"
+#include "walk_test_util.h"
 
 typedef struct impl_s {
     const char *name;
@@ -809,195 +810,37 @@ static void test_segfit_segments_return(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
-/* walk: the heap as spans (heaplab/heapmap.h)                            */
+/* walk: the heap as spans (heaplab/heapmap.h; walk_test_util.h)          */
 
-/* Every allocator here reports its state mapping as OVERHEAD too, so a
- * walk's spans sum to held_bytes exactly; a USED span is exactly one live
- * block's [p, p + usable_size(p)).  The spans go to a static array (the
- * callback must not allocate from the allocator it walks), then are sorted
- * by address. */
-#define MAX_SPANS (1 << 16)
+/* Every allocator here reports its state mapping as OVERHEAD too; a walk
+ * must not change the bytes the three allocators map. */
+static void walk_open(const hl_walk_test_t *t, hl_allocator_t *a) { *a = open_alloc(t->impl); }
 
-typedef struct span_s {
-    uintptr_t a;
-    size_t n;
-    hl_span_kind_t kind;
-} span_t;
-
-static span_t spans[MAX_SPANS];
-static size_t nspans;
-static bool spans_overflow;
-
-static void collect_span(void *user, uintptr_t a, size_t n, hl_span_kind_t kind)
+static size_t walk_mapped(const hl_walk_test_t *t, const hl_allocator_t *a)
 {
-    (void)user;
-    if (nspans == MAX_SPANS) {
-        spans_overflow = true;
-        return;
-    }
-    spans[nspans++] = (span_t){a, n, kind};
+    return _hl_fit_mapped_bytes();
 }
 
-static int span_cmp(const void *x, const void *y)
+static void walk_check_block(const hl_walk_test_t *t, hl_allocator_t *a, void *p, size_t n)
 {
-    const span_t *s = x, *t = y;
-    return s->a < t->a ? -1 : s->a > t->a;
+    assert_non_null(p);
 }
 
-/* The span holding address x, or NULL (spans sorted, disjoint). */
-static const span_t *span_at(uintptr_t x)
+static hl_walk_test_t walk_test_of(const impl_t *im)
 {
-    size_t lo = 0, hi = nspans;  /* the first span starting above x: hi */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (spans[mid].a <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0 || x - spans[lo - 1].a >= spans[lo - 1].n)
-        return NULL;
-    return &spans[lo - 1];
-}
-
-/* Walk a into spans[], sorted; assert what holds of every walk: it maps
- * nothing, the spans are disjoint, non-empty and of a known kind, they sum
- * to held_bytes, and the USED spans are as many, and as big, as the live
- * blocks.  Returns the number of USED spans. */
-static size_t walk_spans(const hl_allocator_t *a)
-{
-    size_t mapped = _hl_fit_mapped_bytes();
-    hl_stats_t st = stats_of(a);
-    nspans = 0;
-    spans_overflow = false;
-    assert_int_equal(hl_walk(a, collect_span, NULL), 0);
-    assert_false(spans_overflow);
-    assert_int_equal(_hl_fit_mapped_bytes(), mapped);
-    assert_int_equal(stats_of(a).held_bytes, st.held_bytes);
-    qsort(spans, nspans, sizeof *spans, span_cmp);
-    size_t sum = 0, nused = 0, used_bytes = 0;
-    for (size_t i = 0; i < nspans; i++) {
-        const span_t *s = &spans[i];
-        if (s->n == 0 || (unsigned)s->kind >= HL_SPAN_KINDS)
-            fail_msg("%s: span %#lx+%zu of kind %d", a->name, (unsigned long)s->a, s->n,
-                     (int)s->kind);
-        if (i > 0 && spans[i - 1].a + spans[i - 1].n > s->a)
-            fail_msg("%s: spans %#lx+%zu and %#lx+%zu overlap", a->name,
-                     (unsigned long)spans[i - 1].a, spans[i - 1].n, (unsigned long)s->a, s->n);
-        sum += s->n;
-        if (s->kind == HL_SPAN_USED) {
-            nused++;
-            used_bytes += s->n;
-        }
-    }
-    assert_int_equal(sum, st.held_bytes);
-    assert_int_equal(nused, st.live_blocks);
-    assert_int_equal(used_bytes, st.live_bytes);
-    return nused;
-}
-
-/* A deterministic mix: small, medium, 70000 and 1.2 MB (each allocator's
- * "large" path), and zero. */
-static size_t walk_size(size_t k)
-{
-    if (k % 97 == 0)
-        return 1200000;
-    if (k % 29 == 0)
-        return 70000;
-    if (k % 7 == 0)
-        return k % 48;
-    return (k * 37 + 11) % 3000;
-}
-
-#define WALK_N 400
-#define WALK_MORE 20
-
-static void walk_program(const impl_t *im)
-{
-    size_t base = _hl_fit_mapped_bytes();
-    hl_allocator_t a = open_alloc(im);
-    assert_int_equal(walk_spans(&a), 0);  /* fresh: no USED span */
-
-    /* p[k] live iff live[k]; late[k]: handed out after the frees */
-    static void *p[WALK_N + WALK_MORE], *freed[WALK_N + 4];
-    static bool live[WALK_N + WALK_MORE], late[WALK_N + WALK_MORE];
-    size_t nfreed = 0;
-    memset(live, 0, sizeof live);
-    memset(late, 0, sizeof late);
-    for (size_t k = 0; k < WALK_N; k++) {
-        size_t n = walk_size(k);
-        p[k] = hl_malloc(&a, n);
-        assert_non_null(p[k]);
-        memset(p[k], (int)(k & 0xff), n);
-        live[k] = true;
-    }
-    for (size_t k = 0; k < WALK_N; k += 3) {
-        hl_free(&a, p[k]);
-        freed[nfreed++] = p[k];
-        live[k] = false;
-    }
-    /* grow, shrink, and shrink a large block; a moved block's old address
-     * is freed too */
-    static const struct { size_t k, n; } re[] = {{1, 20000}, {2, 8}, {97, 600000}};
-    for (size_t r = 0; r < sizeof re / sizeof re[0]; r++) {
-        size_t k = re[r].k;
-        void *q = hl_realloc(&a, p[k], re[r].n);
-        assert_non_null(q);
-        if (q != p[k])
-            freed[nfreed++] = p[k];
-        p[k] = q;
-        late[k] = true;
-    }
-    /* more blocks, which may reuse freed memory */
-    for (size_t k = WALK_N; k < WALK_N + WALK_MORE; k++) {
-        p[k] = hl_malloc(&a, 16 + (k % 5) * 40);
-        assert_non_null(p[k]);
-        live[k] = late[k] = true;
-    }
-    must_check(&a);
-
-    size_t nused = walk_spans(&a), nlive = 0;
-    for (size_t k = 0; k < WALK_N + WALK_MORE; k++) {
-        if (!live[k])
-            continue;
-        nlive++;
-        const span_t *s = span_at((uintptr_t)p[k]);
-        if (s == NULL || s->kind != HL_SPAN_USED || s->a != (uintptr_t)p[k] ||
-            s->n != hl_usable_size(&a, p[k]))
-            fail_msg("%s: live block %p (usable %zu) is not one USED span", im->name, p[k],
-                     hl_usable_size(&a, p[k]));
-    }
-    /* one USED span per live block, each starting at its block: a bijection */
-    assert_int_equal(nused, nlive);
-    for (size_t f = 0; f < nfreed; f++) {
-        const span_t *s = span_at((uintptr_t)freed[f]);
-        if (s == NULL || s->kind != HL_SPAN_USED)
-            continue;
-        /* reused: then by a block handed out after it was freed */
-        size_t owner = WALK_N + WALK_MORE;
-        for (size_t k = 0; k < WALK_N + WALK_MORE; k++)
-            if (live[k] && (uintptr_t)p[k] == s->a)
-                owner = k;
-        if (owner == WALK_N + WALK_MORE || !late[owner])
-            fail_msg("%s: freed %p lies in the USED span %#lx+%zu of an older block", im->name,
-                     freed[f], (unsigned long)s->a, s->n);
-    }
-
-    /* emptied: whatever it keeps is FREE, UNUSED or OVERHEAD */
-    for (size_t k = 0; k < WALK_N + WALK_MORE; k++)
-        if (live[k])
-            hl_free(&a, p[k]);
-    must_check(&a);
-    assert_int_equal(walk_spans(&a), 0);
-    close_alloc(&a);
-    assert_int_equal(_hl_fit_mapped_bytes(), base);
+    return (hl_walk_test_t){im->name, im, walk_open, walk_mapped, walk_check_block,
+                            HL_STAT_HELD | HL_STAT_LIVE_BLOCKS | HL_STAT_LIVE_BYTES};
 }
 
 static void test_walk_spans(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < NIMPLS; i++)
-        walk_program(&impls[i]);
+    for (size_t i = 0; i < NIMPLS; i++) {
+        size_t base = _hl_fit_mapped_bytes();
+        hl_walk_test_t t = walk_test_of(&impls[i]);
+        hl_walk_test_program(&t);
+        assert_int_equal(_hl_fit_mapped_bytes(), base);
+    }
 }
 
 /* A block header (segregated-simple: a page header) overwritten: the walk
@@ -1006,19 +849,13 @@ static void test_walk_detects_corruption(void **state)
 {
     (void)state;
     for (size_t i = 0; i < NIMPLS; i++) {
+        hl_walk_test_t t = walk_test_of(&impls[i]);
         hl_allocator_t a = open_alloc(&impls[i]);
         void *left = hl_malloc(&a, 64), *p = hl_malloc(&a, 64), *right = hl_malloc(&a, 64);
-        walk_spans(&a);
         uint64_t *word = strcmp(impls[i].name, "segregated-simple") == 0
                              ? (uint64_t *)((uintptr_t)p & ~(uintptr_t)(16384 - 1))
                              : (uint64_t *)p - 1;
-        uint64_t saved = *word;
-        *word = 0;
-        nspans = 0;
-        spans_overflow = false;
-        assert_int_equal(hl_walk(&a, collect_span, NULL), -1);
-        *word = saved;
-        walk_spans(&a);
+        hl_walk_test_poke(&t, &a, word);
         hl_free(&a, left);
         hl_free(&a, p);
         hl_free(&a, right);

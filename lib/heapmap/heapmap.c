@@ -1,11 +1,12 @@
 /* heapmap.c: the program's live set, and snapshots of a heap (heapmap.h).
  *
  * A snapshot is five steps, each over tables on mmap:
- *   1. the views: arenas() into `arenas`, walk() into `spans`;
+ *   1. the views: arenas() into `arenas`, walk() into `spans` (a mapped
+ *      hl_spans_t, spans.h);
  *   2. the live blocks out of the live-set hash table into `blocks`, with
  *      their usable sizes;
- *   3. both sorted by address (an in-place heapsort: glibc's qsort may
- *      malloc, and the C heap is what we may be drawing);
+ *   3. both sorted by address (spans.h's in-place heapsort: glibc's qsort
+ *      may malloc, and the C heap is what we may be drawing);
  *   4. segments: runs of adjacent spans, and clusters of the live blocks no
  *      span covers (gaps below HL_HEAPMAP_MERGE_GAP, never across a span);
  *   5. bins: every span's bytes into its kind, then each live block's
@@ -18,19 +19,14 @@
 
 #include "addr_map.h"
 #include "hl_debug.h"
+#include "spans.h"
 #include "trace_internal.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-typedef struct span_s {
-    uint64_t addr;
-    uint64_t size;
-    uint32_t kind;      /* hl_span_kind_t */
-} span_t;
-
 typedef struct block_s {
-    uint64_t addr;
+    uintptr_t addr;     /* first: the sort's key */
     uint64_t req;       /* requested */
     uint64_t usable;
 } block_t;
@@ -45,7 +41,8 @@ struct hl_heapmap_s {
     const hl_allocator_t *a;
     hl_addr_map_t live;         /* addr -> requested size (in `slot`) */
     size_t live_bytes;
-    hl_mvec_t spans, blocks, segs, arenas;
+    hl_spans_t spans;           /* HL_SPANS_MAPPED */
+    hl_mvec_t blocks, segs, arenas;
     int64_t (*bins)[HL_MAP_KINDS];
     size_t nbins_mapped;
 };
@@ -63,6 +60,7 @@ int hl_heapmap_open(hl_heapmap_t **out, const hl_allocator_t *a, char *err, size
         return _hl_err(err, errlen, "heapmap: cannot map its tables");
     }
     m->a = a;
+    m->spans = HL_SPANS_MAPPED;
     *out = m;
     return 0;
 }
@@ -72,7 +70,7 @@ void hl_heapmap_close(hl_heapmap_t *m)
     if (!m)
         return;
     _hl_addr_map_release(&m->live);
-    _hl_mvec_release(&m->spans);
+    hl_spans_release(&m->spans);
     _hl_mvec_release(&m->blocks);
     _hl_mvec_release(&m->segs);
     _hl_mvec_release(&m->arenas);
@@ -111,55 +109,12 @@ void hl_heapmap_free(hl_heapmap_t *m, const void *p)
 size_t hl_heapmap_live_bytes(const hl_heapmap_t *m) { return m->live_bytes; }
 size_t hl_heapmap_live_blocks(const hl_heapmap_t *m) { return m->live.count; }
 
-/* ---- step 3: sorting without malloc ---------------------------------------- */
-
-/* Heapsort of n records of `size` bytes whose first field is a uint64_t key. */
-static void sift(uint8_t *v, size_t size, size_t root, size_t n, uint8_t *tmp)
-{
-    for (;;) {
-        size_t child = 2 * root + 1;
-        if (child >= n)
-            return;
-        if (child + 1 < n && *(uint64_t *)(v + (child + 1) * size) > *(uint64_t *)(v + child * size))
-            child++;
-        if (*(uint64_t *)(v + root * size) >= *(uint64_t *)(v + child * size))
-            return;
-        memcpy(tmp, v + root * size, size);
-        memcpy(v + root * size, v + child * size, size);
-        memcpy(v + child * size, tmp, size);
-        root = child;
-    }
-}
-
-static void sort_by_key(void *base, size_t n, size_t size)
-{
-    uint8_t *v = base;
-    uint8_t tmp[sizeof(seg_t) > sizeof(block_t) ? sizeof(seg_t) : sizeof(block_t)];
-    hl_assert(size <= sizeof tmp);
-    for (size_t i = n / 2; i-- > 0;)
-        sift(v, size, i, n, tmp);
-    for (size_t end = n; end-- > 1;) {
-        memcpy(tmp, v, size);
-        memcpy(v, v + end * size, size);
-        memcpy(v + end * size, tmp, size);
-        sift(v, size, 0, end, tmp);
-    }
-}
-
 /* ---- step 1: the views ------------------------------------------------------ */
 
 typedef struct collect_s {
     hl_heapmap_t *m;
     bool oom;
 } collect_t;
-
-static void on_span(void *user, uintptr_t addr, size_t size, hl_span_kind_t kind)
-{
-    collect_t *c = user;
-    span_t s = {addr, size, (uint32_t)kind};
-    if (!c->oom && _hl_mvec_push(&c->m->spans, &s, sizeof s) != 0)
-        c->oom = true;
-}
 
 static void on_arena(void *user, const hl_arena_view_t *v)
 {
@@ -169,20 +124,6 @@ static void on_arena(void *user, const hl_arena_view_t *v)
 }
 
 /* ---- steps 4 and 5 ---------------------------------------------------------- */
-
-/* The span containing addr, or NULL (spans sorted, not overlapping). */
-static const span_t *span_at(const span_t *s, size_t n, uint64_t addr)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s[mid].addr + s[mid].size <= addr)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && s[lo].addr <= addr ? &s[lo] : NULL;
-}
 
 static int push_seg(hl_heapmap_t *m, uint64_t start, uint64_t end, bool walked)
 {
@@ -259,11 +200,13 @@ int hl_heapmap_snapshot(hl_heapmap_t *m, FILE *out, size_t step, char *err, size
 {
     const hl_allocator_t *a = m->a;
     collect_t c = {m, false};
-    m->spans.len = m->blocks.len = m->segs.len = m->arenas.len = 0;
+    m->blocks.len = m->segs.len = m->arenas.len = 0;
 
-    /* 1. the views */
+    /* 1. the views (the spans come sorted) */
     int arc = hl_arenas(a, on_arena, &c);
-    int wrc = hl_walk(a, on_span, &c);
+    int wrc = hl_spans_walk(a, &m->spans);
+    if (m->spans.overflow)
+        c.oom = true;
     if (arc == -1 || wrc == -1)
         return _hl_err(err, errlen, "heapmap: %s: its heap could not be walked "
                        "(check() names the broken invariant)", a->name);
@@ -283,17 +226,15 @@ int hl_heapmap_snapshot(hl_heapmap_t *m, FILE *out, size_t step, char *err, size
         return _hl_err(err, errlen, "heapmap: out of memory for a snapshot");
 
     /* 3. sorted by address */
-    span_t *sp = m->spans.base;
-    size_t nspans = m->spans.len / sizeof *sp;
+    const hl_span_t *sp = m->spans.v;
+    size_t nspans = m->spans.n;
     block_t *bl = m->blocks.base;
     size_t nblocks = m->blocks.len / sizeof *bl;
-    sort_by_key(sp, nspans, sizeof *sp);
-    sort_by_key(bl, nblocks, sizeof *bl);
-    for (size_t i = 1; i < nspans; i++) {
-        if (sp[i].addr < sp[i - 1].addr + sp[i - 1].size)
-            return _hl_err(err, errlen, "heapmap: %s: its walk gave overlapping spans at %#" PRIx64,
-                           a->name, sp[i].addr);
-    }
+    hl_heapsort_by_addr(bl, nblocks, sizeof *bl);
+    const hl_span_t *overlap = hl_spans_first_overlap(&m->spans);
+    if (overlap)
+        return _hl_err(err, errlen, "heapmap: %s: its walk gave overlapping spans at %#" PRIx64,
+                       a->name, (uint64_t)overlap->addr);
 
     /* 4. segments, in address order: walked runs and clusters of the
      * blocks outside them, merged in one pass over both sorted arrays. */
@@ -383,7 +324,7 @@ int hl_heapmap_snapshot(hl_heapmap_t *m, FILE *out, size_t step, char *err, size
         hl_assert(g != NULL);
         int from = HL_MAP_UNKNOWN;
         if (g->walked) {
-            const span_t *s = span_at(sp, nspans, b->addr);
+            const hl_span_t *s = hl_spans_at(&m->spans, b->addr);
             if (!s || s->kind != HL_SPAN_USED || b->addr + b->usable > s->addr + s->size) {
                 mismatch += b->usable;
                 continue;

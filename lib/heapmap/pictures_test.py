@@ -427,6 +427,148 @@ class FootprintTest(unittest.TestCase):
             self.assertIn("--points '0': expected 1..", r.stderr)
 
 
+class EveryAllocatorTest(unittest.TestCase):
+    """The three kinds of picture on every registered allocator and every
+    bundled trace and script (the map's are in MapTest)."""
+
+    def test_footprint_every_allocator_every_trace(self):
+        names = allocators()
+        with tempfile.TemporaryDirectory() as d:
+            for trace in TRACES:
+                peak_bytes = trace_peak_bytes(trace)
+                runs = []
+                for alloc in names:
+                    with self.subTest(trace=trace, allocator=alloc):
+                        tsv = os.path.join(d, alloc + ".tsv")
+                        with open(tsv, "w") as f:
+                            f.write(cli("footprint", "--allocator", alloc, "--points", "200",
+                                        "--", trace).stdout)
+                        run = draw_footprint.read_tsv(tsv)
+                        meta, rows = run["meta"], run["rows"]
+                        self.assertEqual(meta["allocator"], alloc)
+                        ops = [r[0] for r in rows]
+                        self.assertEqual(ops, sorted(set(ops)))
+                        self.assertEqual(rows[0][0], 0)
+                        self.assertEqual(ops[-1], int(meta["ops"]))
+                        peak_op = int(meta["peak_op"])
+                        self.assertEqual(rows[ops.index(peak_op)][1], peak_bytes)
+                        self.assertEqual(max(r[1] for r in rows), peak_bytes)
+                        runs.append(run)
+                out = os.path.join(d, "fp.png")
+                fr = draw_footprint.draw(runs, out)
+                img = picture.read_png(out)
+                self.assertEqual(img.shape[:2], (draw_footprint.HEIGHT, draw_footprint.WIDTH))
+                self.assertGreater(nonwhite_fraction(img, fr.rect), 0.01, trace)
+
+    def test_generations_every_allocator(self):
+        # The collector's view does not depend on the allocator: the same
+        # steps and collections on every one of them.
+        workload = "corpus/scripts/generations.heap"
+        with tempfile.TemporaryDirectory() as d:
+            first = None
+            for alloc in allocators():
+                with self.subTest(allocator=alloc):
+                    js = os.path.join(d, alloc + ".json")
+                    cli("generations", "--allocator", alloc, "--json", js, workload)
+                    with open(js) as f:
+                        doc = json.load(f)
+                    shape = ([s["gen"] for s in doc["steps"]],
+                             [(c["step"], c["generation"], c["collected"])
+                              for c in doc["collections"]])
+                    if first is None:
+                        first = shape
+                        self.assertGreater(len(shape[1]), 10)
+                    self.assertEqual(shape, first)
+
+    def test_generations_every_bundled_script(self):
+        with tempfile.TemporaryDirectory() as d:
+            for script in SCRIPTS:
+                if os.path.getsize(script) > 100000:
+                    continue   # the deep chains: a million statements each
+                with self.subTest(script=script):
+                    js = os.path.join(d, "g.json")
+                    r = cli("generations", "--json", js, script, check=False)
+                    if os.path.basename(script).startswith("err_"):
+                        self.assertEqual(r.returncode, 2, r.stderr)
+                        self.assertRegex(r.stderr, r"%s:\d+: error: " % script)
+                        continue
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    with open(js) as f:
+                        doc = json.load(f)
+                    self.assertEqual(doc["steps"][-1]["alive"], 0)   # nothing leaked
+                    self.assertEqual(doc["steps"][-1]["op"], "end")
+
+
+class FrontEndTest(unittest.TestCase):
+    """pictures.py, behind `heaplab map`, `footprint` and `generations`."""
+
+    def pictures(self, *args):
+        return subprocess.run([sys.executable, os.path.join(HERE, "pictures.py"), "--cli", CLI]
+                              + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=ENV)
+
+    def test_each_command_draws(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "m.png")
+            r = self.pictures("map", "--allocator", "tlsf", "--at", "peak,end", TRACES[0], "-o", out)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(os.path.join(d, "m.json")) as f:
+                doc = json.load(f)
+            others = [os.path.join(d, "m-%d.png" % s["step"]) for s in doc["snapshots"][1:]]
+            for png in [out] + others:
+                self.assertEqual(picture.read_png(png).shape[:2],
+                                 (draw_map.STRIP_HEIGHT, draw_map.WIDTH))
+            gif = os.path.join(d, "a.gif")
+            r = self.pictures("map", "--allocator", "pymalloc", "--animate", "--frames", "3",
+                              TRACES[0], "-o", gif)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            from PIL import Image
+            self.assertEqual(Image.open(gif).n_frames, 3)
+            fp = os.path.join(d, "f.svg")
+            r = self.pictures("footprint", "--allocators", "glibc,buddy", TRACES[0], "-o", fp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(ET.parse(fp).getroot().tag.endswith("svg"))
+            self.assertEqual(sorted(os.listdir(os.path.join(d, "f-data"))),
+                             ["buddy.tsv", "glibc.tsv"])
+            g = os.path.join(d, "g.png")
+            r = self.pictures("generations", "corpus/scripts/gen_counts.heap", "-o", g)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertGreater(nonwhite_fraction(picture.read_png(g)), 0.02)
+
+    def test_bad_options(self):
+        cases = [
+            (("map", "--allocator", "pymalloc", TRACES[0], "-o", "/tmp/x.txt"),
+             "must end in .png or .svg"),
+            (("map", "--allocator", "pymalloc", TRACES[0], "-o", "/tmp/x.gif"),
+             "a .gif is an animation: add --animate"),
+            (("map", "--allocator", "pymalloc", "--frames", "3", TRACES[0], "-o", "/tmp/x.png"),
+             "--frames N goes with --animate"),
+            (("map", "--allocator", "pymalloc", "--animate", "--at", "3", TRACES[0],
+              "-o", "/tmp/x.gif"), "it takes --frames, not --at"),
+            (("map", "--allocator", "pymalloc", TRACES[0], "-o", "/no/such/dir/x.png"),
+             "directory /no/such/dir does not exist"),
+            (("footprint", "--allocators", "pymalloc,nosuch", TRACES[0], "-o", "/tmp/x.png"),
+             "unknown allocator nosuch"),
+            (("map", "--allocator", "pymalloc", "/no/such.mtrace", "-o", "/tmp/x.png"),
+             "/no/such.mtrace"),
+        ]
+        for args, msg in cases:
+            with self.subTest(args=args):
+                r = self.pictures(*args)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(msg, r.stderr)
+
+    def test_heaplab_help(self):
+        for sub in ("map", "footprint", "generations"):
+            r = subprocess.run(["./heaplab", sub, "--help"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn("usage: heaplab %s" % sub, r.stdout)
+        r = subprocess.run(["./heaplab", "--help"], stdout=subprocess.PIPE, text=True)
+        for sub in ("map", "footprint", "generations"):
+            self.assertRegex(r.stdout, r"\n  %s " % sub)
+
+
 def near(img, px, rgb, radius=3):
     c0, r0 = px
     for r in range(max(0, r0 - radius), min(img.shape[0], r0 + radius + 1)):

@@ -27,7 +27,6 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
-#include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 #include "heaplab/allocator.h"
 #include "peers.h"
 #include "peers_internal.h"
+#include "spans.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -576,49 +576,9 @@ static void test_glibc_untouched(void **state)
 }
 
 /* walk(): spans of the library's own heap.  The spans go to a static
- * table: the callback allocates nothing, from any heap. */
-typedef struct span_s {
-    uintptr_t addr;
-    size_t size;
-    hl_span_kind_t kind;
-} span_t;
-
-#define MAX_SPANS (1 << 17)
-static span_t spans[MAX_SPANS];
-static size_t nspans;
-static bool spans_overflowed;
-
-static void collect_span(void *user, uintptr_t addr, size_t size, hl_span_kind_t kind)
-{
-    (void)user;
-    if (nspans == MAX_SPANS) {
-        spans_overflowed = true;
-        return;
-    }
-    spans[nspans++] = (span_t){addr, size, kind};
-}
-
-static int span_cmp(const void *a, const void *b)
-{
-    const span_t *x = a, *y = b;
-    return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-/* The span holding address a, or NULL (spans sorted). */
-static const span_t *span_at(uintptr_t a)
-{
-    size_t lo = 0, hi = nspans;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (spans[mid].addr <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0 || a - spans[lo - 1].addr >= spans[lo - 1].size)
-        return NULL;
-    return &spans[lo - 1];
-}
+ * table (lib/heapmap/spans.h): nothing is allocated, from any heap. */
+static hl_span_t span_buf[1 << 17];
+static hl_spans_t spans = HL_SPANS_FIXED(span_buf);
 
 #define WALK_BLOCKS 600
 
@@ -629,7 +589,7 @@ static void walk_peer(const peer_t *peer)
     if (a.ops->walk == NULL) {
         /* jemalloc: no view of its arena (jemalloc.c says why). */
         assert_string_equal(peer->name, "jemalloc");
-        assert_int_equal(hl_walk(&a, collect_span, NULL), HL_NO_VIEW);
+        assert_int_equal(hl_spans_walk(&a, &spans), HL_NO_VIEW);
         close_peer(&a);
         return;
     }
@@ -651,46 +611,32 @@ static void walk_peer(const peer_t *peer)
         }
     }
 
-    nspans = 0;
-    spans_overflowed = false;
-    assert_int_equal(hl_walk(&a, collect_span, NULL), 0);
-    assert_false(spans_overflowed);
-    assert_true(nspans > 0);
-    qsort(spans, nspans, sizeof spans[0], span_cmp);
-    size_t bytes[HL_SPAN_KINDS] = {0}, total = 0;
-    for (size_t i = 0; i < nspans; i++) {
-        if (spans[i].size == 0)
-            fail_msg("%s: span %zu at %#" PRIxPTR " is empty", peer->name, i, spans[i].addr);
-        if ((unsigned)spans[i].kind >= HL_SPAN_KINDS)
-            fail_msg("%s: span %zu has kind %d", peer->name, i, (int)spans[i].kind);
-        if (i > 0 && spans[i].addr < spans[i - 1].addr + spans[i - 1].size)
-            fail_msg("%s: spans at %#" PRIxPTR " and %#" PRIxPTR " overlap", peer->name,
-                     spans[i - 1].addr, spans[i].addr);
-        bytes[spans[i].kind] += spans[i].size;
-        total += spans[i].size;
-    }
+    assert_int_equal(hl_spans_walk(&a, &spans), 0);
+    assert_false(spans.overflow);
+    assert_true(spans.n > 0);
+    if (!hl_spans_are_valid(&spans, stderr))
+        fail_msg("%s: the walk's spans are not valid (above)", peer->name);
+    hl_spans_sum_t sum = hl_spans_sum(&spans);
     size_t live_bytes = 0;
     for (size_t i = 0; i < WALK_BLOCKS; i++) {
         if (blocks[i] == NULL)
             continue;
-        uintptr_t p = (uintptr_t)blocks[i];
         size_t usable = hl_usable_size(&a, blocks[i]);
         live_bytes += usable;
-        const span_t *sp = span_at(p);
-        if (sp == NULL || sp->kind != HL_SPAN_USED || usable > sp->addr + sp->size - p)
-            fail_msg("%s: live block %#" PRIxPTR " (+%zu) is not inside a USED span (%s)",
-                     peer->name, p, usable, sp ? "another kind" : "none");
+        if (!hl_spans_hold_block(&spans, blocks[i], usable, stderr))
+            fail_msg("%s: live block %p (+%zu) is not inside a USED span (above)", peer->name,
+                     blocks[i], usable);
     }
     hl_stats_t s;
     hl_stats(&a, &s);
-    if ((s.valid & HL_STAT_HELD) && total > s.held_bytes)
-        fail_msg("%s: spans cover %zu bytes, more than the %zu held", peer->name, total,
+    if ((s.valid & HL_STAT_HELD) && sum.bytes > s.held_bytes)
+        fail_msg("%s: spans cover %zu bytes, more than the %zu held", peer->name, sum.bytes,
                  s.held_bytes);
     if (strcmp(peer->name, "mimalloc") == 0) {
         /* A private heap, no cache of freed blocks: USED is the live set,
          * and the freed blocks are FREE. */
-        assert_int_equal(bytes[HL_SPAN_USED], live_bytes);
-        assert_true(bytes[HL_SPAN_FREE] > 0);
+        assert_int_equal(sum.kind_bytes[HL_SPAN_USED], live_bytes);
+        assert_true(sum.kind_bytes[HL_SPAN_FREE] > 0);
     }
     for (size_t i = 0; i < WALK_BLOCKS; i++)
         hl_free(&a, blocks[i]);
