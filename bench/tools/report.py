@@ -1180,6 +1180,8 @@ LINKS = [
      "against CPython 3.11, line by line"),
     ("fuzz.txt", "a short fuzzing campaign: every libFuzzer target for 20 s (exec/s, "
      "coverage, corpus, failures)"),
+    ("pictures/gallery.json", "pictures of the heap (`heaplab map`, `footprint`, "
+     "`generations`), shown under \"Pictures of the heap\" below, each with its data"),
     ("planted.md", "planted bugs: each built in turn and fuzzed from the seed corpora; the "
      "target that caught it, time and executions to the failure"),
     ("planted_empty.md", "the same from empty corpora (`heaplab fuzz --planted --corpus "
@@ -1494,6 +1496,10 @@ def main(argv=None):
     md += headline(suite, gc, notes)
     md += contents(results, rel)
     md += outcome(results, rel, args.bench_ok)
+    pmd, pproblem2 = pictures_section(results, rel)
+    md += pmd
+    if pproblem2:
+        problems.append(pproblem2)
     md += HOW_TO_READ
     profiles, pproblem = load_profiles(results)
     if pproblem:
@@ -1516,10 +1522,6 @@ def main(argv=None):
     if tproblem:
         problems.append(tproblem)
         unreadable.append(os.path.join(results, "traces.json"))
-    pmd, pproblem2 = pictures_section(results, rel)
-    md += pmd
-    if pproblem2:
-        problems.append(pproblem2)
     md += machine(args.started, finished)
     md += ["## Commands", "", "Run from the repository root:", "", "```"]
     md += args.command

@@ -422,6 +422,36 @@ class Variants(unittest.TestCase):
         self.assertIn("**not met**: 2 of 3 graphs meet it; the worst is 0.60 (ring/garbage "
                       "N=1,000)", h)
 
+    def test_pictures(self):
+        """pictures/gallery.json becomes the "Pictures of the heap" section,
+        each picture linked with its caption and command; a failure is
+        listed and is a problem; no gallery says so."""
+        results = os.path.join(self.dir, "results")
+        os.makedirs(os.path.join(results, "pictures"))
+        proc = run_report(results)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        md = self.read(os.path.join(results, "REPORT.md"))
+        self.assertIn("No pictures were drawn by this run", section(md, "## Pictures of the heap"))
+        gallery = {"pictures": [{"file": "a.png", "title": "The arenas", "caption": "Rows.",
+                                 "command": "./heaplab map x"}],
+                   "failures": ["b.png: heaplab-cli exited with status 1"]}
+        with open(os.path.join(results, "pictures", "gallery.json"), "w") as f:
+            json.dump(gallery, f)
+        proc = run_report(results)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("1 pictures failed", proc.stderr)
+        md = self.read(os.path.join(results, "REPORT.md"))
+        p = section(md, "## Pictures of the heap")
+        self.assertIn("### The arenas\n\n![The arenas](pictures/a.png)\n\nRows. Drawn by "
+                      "`./heaplab map x`.", p)
+        self.assertIn("- Not drawn: b.png: heaplab-cli exited with status 1", p)
+        self.assertIn("[pictures/gallery.json](pictures/gallery.json)", md)
+        with open(os.path.join(results, "pictures", "gallery.json"), "w") as f:
+            f.write("{")
+        proc = run_report(results)
+        self.assertIn("pictures/gallery.json is unreadable", self.read(
+            os.path.join(results, "REPORT.md")))
+
     def test_no_bench(self):
         """Only gc.json: the report says the suite was not run."""
         results = os.path.join(self.dir, "results")
