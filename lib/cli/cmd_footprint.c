@@ -21,7 +21,6 @@
 #include "heaplab/allocator.h"
 #include "heaplab/trace.h"
 #include "hl_debug.h"
-#include "trace_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -187,29 +186,9 @@ int hl_cmd_footprint(int argc, char **argv)
     }
     const hl_trace_info_t *info = hl_trace_info(t);
 
-    /* The op at which the requested live bytes first peak. */
     static fp_t f;
     memset(&f, 0, sizeof f);
-    {
-        const hl_trace_op_t *ops = hl_trace_ops(t);
-        uint64_t *size = _hl_map(info->slots * sizeof *size + 1);
-        if (!size) {
-            fprintf(stderr, "heaplab footprint: %s: out of memory\n", path);
-            hl_trace_free(t);
-            return HL_EXIT_FAIL;
-        }
-        size_t live = 0, peak = 0;
-        for (size_t i = 0; i < info->ops; i++) {
-            live -= size[ops[i].slot];
-            size[ops[i].slot] = hl_op_kind(&ops[i]) == HL_OP_FREE ? 0 : ops[i].size;
-            live += size[ops[i].slot];
-            if (live > peak) {
-                peak = live;
-                f.peak_op = i + 1;
-            }
-        }
-        _hl_unmap(size, info->slots * sizeof *size + 1);
-    }
+    f.peak_op = info->peak_op;
     hl_allocator_t a;
     if (hl_allocator_create(allocator, &aopt, &a, err, sizeof err) != 0) {
         fprintf(stderr, "heaplab footprint: %s\n", err);

@@ -235,30 +235,13 @@ static void tr_free(void *user, const void *p, size_t n)
 }
 static void tr_after(void *user, size_t i) { draw_step(user, i + 1); }
 
-/* Pass 1 over the parsed ops: the peak of the requested live bytes. */
-static int trace_measure(const hl_trace_t *t, steps_t *s)
+/* Pass 1 of a trace is its parse: the parser knows its peak. */
+static void trace_measure(const hl_trace_t *t, steps_t *s)
 {
-    const hl_trace_op_t *ops = hl_trace_ops(t);
-    size_t nslots = t->info.slots, nops = t->info.ops;
-    uint64_t *size = _hl_map(nslots * sizeof *size + 1);
-    if (!size)
-        return -1;
-    size_t live = 0;
-    s->total = nops;
-    s->peak = nops ? 1 : 0;
-    s->peak_bytes = 0;
-    for (size_t i = 0; i < nops; i++) {
-        const hl_trace_op_t *op = &ops[i];
-        live -= size[op->slot];
-        size[op->slot] = hl_op_kind(op) == HL_OP_FREE ? 0 : op->size;
-        live += size[op->slot];
-        if (live > s->peak_bytes) {
-            s->peak_bytes = live;
-            s->peak = i + 1;
-        }
-    }
-    _hl_unmap(size, nslots * sizeof *size + 1);
-    return 0;
+    const hl_trace_info_t *info = hl_trace_info(t);
+    s->total = info->ops;
+    s->peak = info->peak_op ? info->peak_op : (info->ops ? 1 : 0);
+    s->peak_bytes = info->peak_live_bytes;
 }
 
 /* ---- scripts ------------------------------------------------------------------ */
@@ -464,11 +447,7 @@ static int run_trace(const map_opts_t *o, FILE *out)
     }
     static steps_t steps;
     int rc = HL_EXIT_OK;
-    if (trace_measure(t, &steps) != 0) {
-        fprintf(stderr, "heaplab map: %s: out of memory\n", o->input);
-        hl_trace_free(t);
-        return HL_EXIT_FAIL;
-    }
+    trace_measure(t, &steps);
     if (steps.total == 0) {
         fprintf(stderr, "heaplab map: %s: the trace has no operation to draw\n", o->input);
         hl_trace_free(t);

@@ -406,11 +406,15 @@ static int release_slot(parser_t *ps, uint32_t slot)
     return 0;
 }
 
+/* Called before the op that changed the live bytes is pushed: that op is
+ * number ops + 1. */
 static void note_live(parser_t *ps)
 {
     hl_trace_info_t *in = &ps->t->info;
-    if (ps->live_bytes > in->peak_live_bytes)
+    if (ps->live_bytes > in->peak_live_bytes) {
         in->peak_live_bytes = (size_t)ps->live_bytes;
+        in->peak_op = in->ops + 1;
+    }
 }
 
 static int on_alloc(parser_t *ps, uint64_t addr, uint64_t size)

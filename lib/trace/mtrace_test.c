@@ -167,6 +167,7 @@ static void test_every_form(void **state)
     assert_int_equal(in->failed, 2);
     assert_int_equal(in->slots, 4);
     assert_int_equal(in->peak_live_bytes, 0x20 + 0x200 + 0x18);
+    assert_int_equal(in->peak_op, 7);   /* the last realloc, 8 -> 0x18 bytes */
     assert_int_equal(in->final_live_blocks, 3);
     assert_int_equal(in->final_live_bytes, 0x20 + 0x200 + 0x18);
     assert_true(in->has_end);
@@ -209,6 +210,7 @@ static void test_address_reuse(void **state)
     assert_int_equal(hl_trace_info(t)->slots, 2);
     assert_int_equal(hl_trace_info(t)->ops, 10002);
     assert_int_equal(hl_trace_info(t)->peak_live_bytes, 0x40 + 5000);
+    assert_int_equal(hl_trace_info(t)->peak_op, 1 + 2 * 4999 + 1);   /* the last malloc */
     assert_int_equal(hl_trace_info(t)->final_live_blocks, 0);
     hl_trace_free(t);
 

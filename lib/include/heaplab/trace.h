@@ -66,6 +66,8 @@ typedef struct hl_trace_info_s {
     size_t failed;             /* `+ (nil)` and `!` records: failed calls, not replayed */
     size_t slots;              /* = peak live blocks */
     size_t peak_live_bytes;    /* max over time of the requested bytes of live blocks */
+    size_t peak_op;            /* the first op after which they are peak_live_bytes
+                                  (1-based: after that many ops); 0 if never above 0 */
     size_t final_live_blocks;  /* live when the trace ends */
     size_t final_live_bytes;
     bool has_end;              /* the trace ended with `= End` */
