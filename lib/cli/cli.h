@@ -12,6 +12,13 @@ typedef struct hl_cmd_s {
     void (*usage)(FILE *out);
 } hl_cmd_t;
 
+/* `--NAME VALUE` or `--NAME=VALUE` at argv[*i]: returns 1 with *value set
+ * (and *i past the value), 0 if argv[*i] is not --NAME, or -1 after
+ * printing "PROG: option '--NAME' needs a value" if the value is missing or
+ * empty (options.c). */
+int hl_cli_option_value(const char *prog, int argc, char **argv, int *i, const char *name,
+                        const char **value);
+
 /* Exit statuses shared by all subcommands. */
 #define HL_EXIT_OK    0
 #define HL_EXIT_FAIL  1   /* the check or run failed */

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PROG "heaplab footprint"
 #define FOOTPRINT_POINTS_DEFAULT 2000
 #define FOOTPRINT_POINTS_MAX 1000000
 
@@ -124,53 +125,43 @@ int hl_cmd_footprint(int argc, char **argv)
     long points = FOOTPRINT_POINTS_DEFAULT;
     bool no_more_options = false;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
-        const char *names[] = {"--allocator", "--arenas", "--points"};
-        int which = -1;
+        const char *a = argv[i], *v = NULL;
+        int r;
         if (!no_more_options && strcmp(a, "--") == 0) {
             no_more_options = true;
-            continue;
-        }
-        for (int k = 0; k < 3 && !no_more_options; k++) {
-            size_t n = strlen(names[k]);
-            if (strncmp(a, names[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
-                which = k;
-                v = a[n] == '=' ? a + n + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            }
-        }
-        if (which < 0) {
-            if (!no_more_options && a[0] == '-' && strcmp(a, "-") != 0) {
-                fprintf(stderr, "heaplab footprint: unknown option '%s'\n", a);
+        } else if (!no_more_options
+                   && (r = hl_cli_option_value(PROG, argc, argv, &i, "--allocator", &v)) != 0) {
+            if (r < 0)
                 return HL_EXIT_USAGE;
-            }
-            if (path) {
-                fprintf(stderr, "heaplab footprint: one TRACE only ('%s' and '%s')\n", path, a);
-                return HL_EXIT_USAGE;
-            }
-            path = a;
-            continue;
-        }
-        if (!v || !*v) {
-            fprintf(stderr, "heaplab footprint: option '%s' needs a value\n", names[which]);
-            return HL_EXIT_USAGE;
-        }
-        if (which == 0) {
             allocator = v;
-        } else if (which == 1) {
+        } else if (!no_more_options
+                   && (r = hl_cli_option_value(PROG, argc, argv, &i, "--arenas", &v)) != 0) {
+            if (r < 0)
+                return HL_EXIT_USAGE;
             if (hl_arena_kind_parse(v, &aopt.arenas) != 0) {
-                fprintf(stderr, "heaplab footprint: --arenas '%s': expected mmap or fixed\n", v);
+                fprintf(stderr, PROG ": --arenas '%s': expected mmap or fixed\n", v);
                 return HL_EXIT_USAGE;
             }
-        } else {
+        } else if (!no_more_options
+                   && (r = hl_cli_option_value(PROG, argc, argv, &i, "--points", &v)) != 0) {
+            if (r < 0)
+                return HL_EXIT_USAGE;
             char *end;
             errno = 0;
             points = strtol(v, &end, 10);
             if (errno || *end || points < 1 || points > FOOTPRINT_POINTS_MAX) {
-                fprintf(stderr, "heaplab footprint: --points '%s': expected 1..%d\n", v,
+                fprintf(stderr, PROG ": --points '%s': expected 1..%d\n", v,
                         FOOTPRINT_POINTS_MAX);
                 return HL_EXIT_USAGE;
             }
+        } else if (!no_more_options && a[0] == '-' && strcmp(a, "-") != 0) {
+            fprintf(stderr, PROG ": unknown option '%s'\n", a);
+            return HL_EXIT_USAGE;
+        } else if (path) {
+            fprintf(stderr, PROG ": one TRACE only ('%s' and '%s')\n", path, a);
+            return HL_EXIT_USAGE;
+        } else {
+            path = a;
         }
     }
     if (!allocator || !path) {

@@ -331,27 +331,6 @@ static void write_json(FILE *f, const rec_t *r, const char *input, const char *a
 
 /* ---- the command -------------------------------------------------------- */
 
-/* --NAME VALUE or --NAME=VALUE at argv[*i]: 1 and *value set, 0 if argv[*i]
- * is not --NAME, -1 (reported) if the value is missing or empty. */
-static int option_value(int argc, char **argv, int *i, const char *name, const char **value)
-{
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
-        return 0;
-    if (a[n] == '=')
-        *value = a + n + 1;
-    else if (*i + 1 < argc)
-        *value = argv[++*i];
-    else
-        *value = NULL;
-    if (!*value || !**value) {
-        fprintf(stderr, PROG ": option '%s' needs a value\n", name);
-        return -1;
-    }
-    return 1;
-}
-
 int hl_cmd_generations(int argc, char **argv)
 {
     hl_script_options_t opt = {0};
@@ -364,10 +343,12 @@ int hl_cmd_generations(int argc, char **argv)
         if (!no_more_options && strcmp(a, "--") == 0) {
             no_more_options = true;
         } else if (!no_more_options
-                   && (k = option_value(argc, argv, &i, "--allocator", &opt.allocator)) != 0) {
+                   && (k = hl_cli_option_value(PROG, argc, argv, &i, "--allocator",
+                                               &opt.allocator)) != 0) {
             if (k < 0)
                 return HL_EXIT_USAGE;
-        } else if (!no_more_options && (k = option_value(argc, argv, &i, "--json", &json)) != 0) {
+        } else if (!no_more_options
+                   && (k = hl_cli_option_value(PROG, argc, argv, &i, "--json", &json)) != 0) {
             if (k < 0)
                 return HL_EXIT_USAGE;
         } else if (!no_more_options && a[0] == '-' && a[1] != '\0') {

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PROG "heaplab map"
 #define MAP_MAX_AT 64
 #define MAP_MAX_FRAMES 600
 
@@ -73,27 +74,6 @@ typedef struct map_opts_s {
     const char *json;
     const char *input;
 } map_opts_t;
-
-/* `--name VALUE` or `--name=VALUE` at argv[*i]: 1 and *val set, 0 if argv[*i]
- * is another option, -1 (message printed) if the value is missing. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **val)
-{
-    size_t n = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '='))
-        return 0;
-    if (a[n] == '=')
-        *val = a + n + 1;
-    else if (*i + 1 < argc)
-        *val = argv[++*i];
-    else
-        *val = NULL;
-    if (*val == NULL || **val == '\0') {
-        fprintf(stderr, "heaplab map: option '%s' needs a value\n", name);
-        return -1;
-    }
-    return 1;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -585,22 +565,22 @@ int hl_cmd_map(int argc, char **argv)
             o.input = a;
         } else if (strcmp(a, "--") == 0) {
             no_more_options = true;
-        } else if ((r = opt_value(argc, argv, &i, "--allocator", &v)) != 0) {
+        } else if ((r = hl_cli_option_value(PROG, argc, argv, &i, "--allocator", &v)) != 0) {
             if (r < 0)
                 return HL_EXIT_USAGE;
             o.allocator = v;
-        } else if ((r = opt_value(argc, argv, &i, "--arenas", &v)) != 0) {
+        } else if ((r = hl_cli_option_value(PROG, argc, argv, &i, "--arenas", &v)) != 0) {
             if (r < 0)
                 return HL_EXIT_USAGE;
             if (hl_arena_kind_parse(v, &o.aopt.arenas) != 0) {
                 fprintf(stderr, "heaplab map: --arenas '%s': expected mmap or fixed\n", v);
                 return HL_EXIT_USAGE;
             }
-        } else if ((r = opt_value(argc, argv, &i, "--at", &v)) != 0) {
+        } else if ((r = hl_cli_option_value(PROG, argc, argv, &i, "--at", &v)) != 0) {
             if (r < 0)
                 return HL_EXIT_USAGE;
             o.at = v;
-        } else if ((r = opt_value(argc, argv, &i, "--frames", &v)) != 0) {
+        } else if ((r = hl_cli_option_value(PROG, argc, argv, &i, "--frames", &v)) != 0) {
             if (r < 0)
                 return HL_EXIT_USAGE;
             char *end;
@@ -610,7 +590,7 @@ int hl_cmd_map(int argc, char **argv)
                 fprintf(stderr, "heaplab map: --frames '%s': expected 1..%d\n", v, MAP_MAX_FRAMES);
                 return HL_EXIT_USAGE;
             }
-        } else if ((r = opt_value(argc, argv, &i, "--json", &v)) != 0) {
+        } else if ((r = hl_cli_option_value(PROG, argc, argv, &i, "--json", &v)) != 0) {
             if (r < 0)
                 return HL_EXIT_USAGE;
             o.json = v;

@@ -40,22 +40,14 @@ int hl_cmd_script(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        int k;
         if (!no_more_options && strcmp(a, "--") == 0) {
             no_more_options = true;
-        } else if (!no_more_options && strncmp(a, "--allocator", 11) == 0
-                   && (a[11] == '\0' || a[11] == '=')) {
-            if (a[11] == '=') {
-                opt.allocator = a + 12;
-            } else if (i + 1 < argc) {
-                opt.allocator = argv[++i];
-            } else {
-                fprintf(stderr, "heaplab script: option '--allocator' needs a value\n");
+        } else if (!no_more_options
+                   && (k = hl_cli_option_value("heaplab script", argc, argv, &i, "--allocator",
+                                               &opt.allocator)) != 0) {
+            if (k < 0)
                 return HL_EXIT_USAGE;
-            }
-            if (opt.allocator[0] == '\0') {
-                fprintf(stderr, "heaplab script: option '--allocator' needs a value\n");
-                return HL_EXIT_USAGE;
-            }
         } else if (!no_more_options && strncmp(a, "--stats", 7) == 0
                    && (a[7] == '\0' || a[7] == '=')) {
             if (a[7] == '=') {
