@@ -19,6 +19,10 @@ typedef struct hl_cmd_s {
 int hl_cli_option_value(const char *prog, int argc, char **argv, int *i, const char *name,
                         const char **value);
 
+/* All of `in` into a malloc'ed buffer (*text, *len bytes, not
+ * NUL-terminated): 0, or -1 with errno set (read_all.c). */
+int hl_cli_read_all(FILE *in, char **text, size_t *len);
+
 /* Exit statuses shared by all subcommands. */
 #define HL_EXIT_OK    0
 #define HL_EXIT_FAIL  1   /* the check or run failed */

@@ -202,40 +202,6 @@ static void statement_of(const rec_t *r, size_t n, char op[16])
 
 /* ---- input and output --------------------------------------------------- */
 
-static int read_all(FILE *in, char **text, size_t *len)
-{
-    size_t cap = 1 << 16, n = 0;
-    char *p = malloc(cap);
-    if (!p)
-        return -1;
-    for (;;) {
-        if (n == cap) {
-            char *q = cap > SIZE_MAX / 2 ? NULL : realloc(p, cap * 2);
-            if (!q) {
-                free(p);
-                errno = ENOMEM;
-                return -1;
-            }
-            p = q;
-            cap *= 2;
-        }
-        size_t got = fread(p + n, 1, cap - n, in);
-        n += got;
-        if (got == 0) {
-            if (ferror(in)) {
-                int e = errno;
-                free(p);
-                errno = e ? e : EIO;
-                return -1;
-            }
-            break;
-        }
-    }
-    *text = p;
-    *len = n;
-    return 0;
-}
-
 static int index_lines(rec_t *r)
 {
     size_t cap = 0;
@@ -389,7 +355,7 @@ int hl_cmd_generations(int argc, char **argv)
             return HL_EXIT_USAGE;
         }
     }
-    int rc = read_all(in, &text, &r.len);
+    int rc = hl_cli_read_all(in, &text, &r.len);
     int read_errno = errno;
     if (in != stdin)
         fclose(in);

@@ -371,35 +371,15 @@ static int read_file(const char *path, char **text, size_t *len)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "heaplab map: cannot open %s: %s\n", path, strerror(errno));
+        fprintf(stderr, PROG ": cannot open %s: %s\n", path, strerror(errno));
         return -1;
     }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap *= 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf = nb;
-        }
-    }
-    bool bad = !buf || ferror(f);
+    int rc = hl_cli_read_all(f, text, len);
     if (f != stdin)
         fclose(f);
-    if (bad) {
-        free(buf);
-        fprintf(stderr, "heaplab map: cannot read %s\n", path);
-        return -1;
-    }
-    *text = buf;
-    *len = n;
-    return 0;
+    if (rc != 0)
+        fprintf(stderr, PROG ": cannot read %s\n", path);
+    return rc;
 }
 
 static void write_header(FILE *out, const map_opts_t *o, const char *kind, const steps_t *s)
