@@ -166,16 +166,33 @@ static unsigned cpy_header_field(uintptr_t pool, size_t offset)
     return *(const unsigned *)(pool + offset);
 }
 
-/* Fill v from the arena at base; returns its slot, or -1 if no pool of it is
- * carved yet (or a header is not one CPython wrote). */
-static long cpy_arena_view(uintptr_t base, hl_arena_view_t *v)
+static uintptr_t cpy_first_pool(uintptr_t base)
 {
-    long slot = -1;
+    return (base + CPY_POOL_SIZE - 1) & ~(CPY_POOL_SIZE - 1);
+}
+
+/* The arena_object slot of the arena at base: the arenaindex of its first
+ * carved pool; -1 while none is carved. */
+static long cpy_arena_slot(uintptr_t base)
+{
+    uintptr_t first = cpy_first_pool(base);
+    for (unsigned i = 0; first + (i + 1) * CPY_POOL_SIZE <= base + CPY_ARENA_SIZE; i++) {
+        uintptr_t pool = first + i * CPY_POOL_SIZE;
+        if (cpy_header_field(pool, CPY_NEXTOFFSET_OFFSET) != 0)
+            return cpy_header_field(pool, CPY_ARENAINDEX_OFFSET);
+    }
+    return -1;
+}
+
+/* Fill v from the arena at base: 0, or -1 if a header is not one CPython
+ * wrote. */
+static int cpy_arena_view(uintptr_t base, hl_arena_view_t *v)
+{
     memset(v, 0, sizeof *v);
     v->address = base;
     v->arena_size = CPY_ARENA_SIZE;
     v->pool_size = CPY_POOL_SIZE;
-    v->first_pool = (base + CPY_POOL_SIZE - 1) & ~(CPY_POOL_SIZE - 1);
+    v->first_pool = cpy_first_pool(base);
     v->ntotalpools = (unsigned)CPY_POOLS_IN_ARENA - (v->first_pool != base);
     for (unsigned i = 0; i < CPY_POOLS_IN_ARENA; i++) {
         hl_pool_view_t *pv = &v->pools[i];
@@ -192,7 +209,6 @@ static long cpy_arena_view(uintptr_t base, hl_arena_view_t *v)
         unsigned szidx = cpy_header_field(pool, CPY_SZIDX_OFFSET);
         if (szidx >= CPY_SMALL_CLASSES)
             return -1;
-        slot = cpy_header_field(pool, CPY_ARENAINDEX_OFFSET);
         pv->szidx = szidx;
         pv->block_size = (unsigned)CPY_INDEX2SIZE(szidx);
         pv->nblocks = CPY_NUMBLOCKS(szidx);
@@ -205,7 +221,7 @@ static long cpy_arena_view(uintptr_t base, hl_arena_view_t *v)
             pv->state = pv->nused == pv->nblocks ? HL_POOL_FULL : HL_POOL_USED;
         }
     }
-    return slot;
+    return 0;
 }
 
 static int cpy_arenas(void *ctx, hl_arena_fn fn, void *user)
@@ -213,19 +229,21 @@ static int cpy_arenas(void *ctx, hl_arena_fn fn, void *user)
     HL_UNUSED(ctx);
     /* Slots 0 .. nslots-1: those ever used, and any a live arena names. */
     size_t nslots = cpy.narenas_highwater;
-    hl_arena_view_t v;
     for (size_t i = 0; i < cpy.narena_bases; i++) {
-        long slot = cpy_arena_view(cpy.arena_bases[i], &v);
+        long slot = cpy_arena_slot(cpy.arena_bases[i]);
         if (slot >= 0 && (size_t)slot + 1 > nslots)
             nslots = (size_t)slot + 1;
     }
+    hl_arena_view_t v;
     for (size_t s = 0; s < nslots; s++) {
-        bool found = false;
-        for (size_t i = 0; i < cpy.narena_bases && !found; i++) {
-            if (cpy_arena_view(cpy.arena_bases[i], &v) == (long)s)
-                found = true;
+        size_t i = 0;
+        while (i < cpy.narena_bases && cpy_arena_slot(cpy.arena_bases[i]) != (long)s)
+            i++;
+        if (i < cpy.narena_bases) {
+            if (cpy_arena_view(cpy.arena_bases[i], &v) != 0)
+                return -1;
         }
-        if (!found) {
+        else {
             memset(&v, 0, sizeof v);
             v.returned = true;
             v.arena_size = CPY_ARENA_SIZE;
